@@ -1,0 +1,84 @@
+"""`pedqm cql`: evaluate a CQL expression or a library's definitions and print CQL literals."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from ..cql import CqlCompileError, CqlError, CqlRuntimeError, compile_library, evaluate, to_cql
+from ..cql.convert import from_python
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("cql", help="evaluate a CQL expression or library", description=__doc__)
+    p.add_argument("expression", nargs="?", help="a CQL expression, e.g. 'Interval[1, 10] contains 5'")
+    p.add_argument("--file", "-f", type=Path, help="a CQL library file (includes are looked up beside it)")
+    p.add_argument("--define", "-d", action="append", metavar="NAME", help="evaluate only this definition (repeatable)")
+    p.add_argument("--param", "-p", action="append", default=[], metavar="NAME=CQL",
+                   help="a parameter value as a CQL expression, e.g. -p \"Measurement Period=Interval[@2025-01-01, @2026-01-01)\"")
+    p.add_argument("--now", help="the evaluation request's Now() as an ISO date-time (default: the clock)")
+    p.add_argument("--timezone-offset", help="the evaluation timezone offset in hours (default: 0)")
+    p.set_defaults(run=run)
+
+
+def _parse_params(items: list[str]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--param expects NAME=CQL, got {item!r}")
+        params[name.strip()] = evaluate(text)
+    return params
+
+
+def run(args: argparse.Namespace) -> int:
+    if (args.expression is None) == (args.file is None):
+        print("pedqm cql: give either an EXPRESSION or --file LIBRARY.cql", file=sys.stderr)
+        return 2
+    try:
+        now = _dt.datetime.fromisoformat(args.now) if args.now else None
+        offset = Decimal(args.timezone_offset) if args.timezone_offset else None
+    except (ValueError, InvalidOperation) as exc:
+        print(f"pedqm cql: {exc}", file=sys.stderr)
+        return 2
+    try:
+        params = _parse_params(args.param)
+        if args.expression is not None:
+            value = evaluate(args.expression, params, now=now, timezone_offset=offset)
+            print(to_cql(value))
+            return 0
+        return run_library(args.file, args.define, params, now, offset)
+    except CqlCompileError as exc:
+        print(str(exc), file=sys.stderr)
+        n = len(exc.errors)
+        print(f"{n} error{'s' if n != 1 else ''}", file=sys.stderr)
+        return 1
+    except CqlRuntimeError as exc:
+        print(f"run-time error: {exc}", file=sys.stderr)
+        return 3
+    except (CqlError, ValueError, OSError) as exc:
+        print(f"pedqm cql: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, (ValueError, OSError)) else 1
+
+
+def run_library(path: Path, names: list[str] | None, params: dict[str, Any],
+                now: _dt.datetime | None, offset: Decimal | None) -> int:
+    if not path.is_file():
+        raise OSError(f"no such file: {path}")
+    lib = compile_library(path)
+    ctx = lib.context({k: from_python(v) for k, v in params.items()}, now=now, timezone_offset=offset)
+    wanted = names or lib.definitions
+    status = 0
+    for name in wanted:
+        try:
+            print(f"{name}: {to_cql(lib.evaluate(name, ctx))}")
+        except CqlRuntimeError as exc:
+            print(f"{name}: run-time error: {exc}", file=sys.stderr)
+            status = 3
+    for message in ctx.messages:
+        print(message, file=sys.stderr)
+    return status

@@ -1,0 +1,871 @@
+"""AST -> resolved model: scopes, includes, overloads, implicit conversions, result types.
+
+The resolver is the only pass that knows what a name means. It walks each definition once,
+keeping a stack of query/function scopes, and produces :mod:`pedqm.cql.model` nodes. Problems
+are collected as :class:`~pedqm.cql.errors.SourceError` (with library, line and column) so that a
+library reports all of them at once; a definition with an error resolves to nothing and the
+rest of the library still resolves.
+
+Timing phrases are translated here to the interval operators the specification defines them
+by (CQL Author's guide 'Timing Phrases', Reference 'Interval Operators').
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from . import ast, model
+from . import types as T
+from .errors import SourceError
+from .operators.registry import lookup
+
+_PRECISIONS = {
+    "year": "year", "years": "year", "month": "month", "months": "month", "week": "week",
+    "weeks": "week", "day": "day", "days": "day", "hour": "hour", "hours": "hour",
+    "minute": "minute", "minutes": "minute", "second": "second", "seconds": "second",
+    "millisecond": "millisecond", "milliseconds": "millisecond",
+}
+
+# CQL function names whose ELM operator has another name or fixed options
+_FUNCTION_ALIASES: dict[str, tuple[str, dict[str, Any]]] = {
+    **{
+        f"CalculateAgeIn{unit}s{suffix}": (f"CalculateAge{suffix}", {"precision": unit.lower()})
+        for unit in ("Year", "Month", "Week", "Day", "Hour", "Minute", "Second")
+        for suffix in ("", "At")
+    },
+    **{
+        f"AgeIn{unit}s{suffix}": (f"Age{suffix}", {"precision": unit.lower()})
+        for unit in ("Year", "Month", "Week", "Day", "Hour", "Minute", "Second")
+        for suffix in ("", "At")
+    },
+    "DateTime": ("DateTimeSelector", {}),
+    "Date": ("DateSelector", {}),
+    "Time": ("TimeSelector", {}),
+}
+
+_BOOLEAN_OPS = {
+    "Equal", "NotEqual", "Equivalent", "NotEquivalent", "Less", "Greater", "LessOrEqual",
+    "GreaterOrEqual", "In", "Contains", "Includes", "IncludedIn", "ProperIncludes",
+    "ProperIncludedIn", "ProperIn", "ProperContains", "Before", "After", "SameAs",
+    "SameOrBefore", "SameOrAfter", "Meets", "MeetsBefore", "MeetsAfter", "Overlaps",
+    "OverlapsBefore", "OverlapsAfter", "Starts", "Ends", "Exists", "Not", "IsNull", "IsTrue",
+    "IsFalse", "StartsWith", "EndsWith", "Matches", "AllTrue", "AnyTrue", "InValueSet",
+    "InCodeSystem", "AnyInValueSet", "CanConvertQuantity",
+}
+_RESULT_TYPES: dict[str, T.CqlType] = {
+    "Count": T.INTEGER, "Length": T.INTEGER, "IndexOf": T.INTEGER, "PositionOf": T.INTEGER,
+    "LastPositionOf": T.INTEGER, "Size": T.ANY, "Upper": T.STRING, "Lower": T.STRING,
+    "Concatenate": T.STRING, "Combine": T.STRING, "Substring": T.STRING, "ReplaceMatches": T.STRING,
+    "Split": T.ListType(T.STRING), "SplitOnMatches": T.ListType(T.STRING), "ToString": T.STRING,
+    "ToInteger": T.INTEGER, "ToLong": T.LONG, "ToDecimal": T.DECIMAL, "ToBoolean": T.BOOLEAN,
+    "ToQuantity": T.QUANTITY, "ToRatio": T.RATIO, "ToDate": T.DATE, "ToDateTime": T.DATETIME,
+    "ToTime": T.TIME, "ToConcept": T.CONCEPT, "Now": T.DATETIME, "Today": T.DATE,
+    "TimeOfDay": T.TIME, "DateTimeSelector": T.DATETIME, "DateSelector": T.DATE,
+    "TimeSelector": T.TIME, "DateFrom": T.DATE, "TimeFrom": T.TIME,
+    "TimezoneOffsetFrom": T.DECIMAL, "DateTimeComponentFrom": T.INTEGER, "Divide": T.DECIMAL,
+    "Ln": T.DECIMAL, "Exp": T.DECIMAL, "Log": T.DECIMAL, "Avg": T.DECIMAL,
+    "CalculateAge": T.INTEGER, "CalculateAgeAt": T.INTEGER, "Precision": T.INTEGER,
+    "DurationBetween": T.INTEGER, "DifferenceBetween": T.INTEGER,
+}
+# result type = type of the first operand (or its element/point)
+_SAME_AS_OPERAND = {
+    "Add", "Subtract", "Multiply", "TruncatedDivide", "Modulo", "Negate", "Abs", "Successor",
+    "Predecessor", "Distinct", "Skip", "Take", "Tail", "Union", "Intersect", "Except",
+    "Round", "Coalesce", "Sum", "Product",
+}
+_ELEMENT_OF_OPERAND = {"First", "Last", "SingletonFrom", "Min", "Max", "Median", "Mode", "Indexer"}
+_POINT_OF_OPERAND = {"Start", "End", "PointFrom", "Width"}
+
+
+@dataclass
+class Scope:
+    names: dict[str, tuple[str, T.CqlType]] = field(default_factory=dict)  # name -> (kind, type)
+
+
+class ResolvedLibrary:
+    """A library after resolution: its definitions as model nodes, ready to compile."""
+
+    def __init__(self, key: str, name: str | None, version: str | None, source_name: str):
+        self.key = key
+        self.name = name
+        self.version = version
+        self.source_name = source_name
+        self.usings: list[ast.UsingDef] = []
+        self.includes: dict[str, ResolvedLibrary] = {}
+        self.definitions: dict[str, model.DefinitionModel] = {}
+        self.functions: dict[str, list[model.FunctionModel]] = {}
+        self.parameters: dict[str, model.ParameterModel] = {}
+        self.codesystems: dict[str, ast.CodeSystemDef] = {}
+        self.valuesets: dict[str, ast.ValueSetDef] = {}
+        self.codes: dict[str, ast.CodeDef] = {}
+        self.concepts: dict[str, ast.ConceptDef] = {}
+        self.contexts: list[str] = []
+
+
+class _Unresolved(Exception):
+    """Raised inside the resolver to abandon one definition after recording its error."""
+
+
+LibraryLoader = Callable[[str, "str | None"], "ResolvedLibrary"]
+
+
+class Resolver:
+    def __init__(self, lib: ast.Library, source: str, source_name: str, loader: LibraryLoader | None):
+        self.lib = lib
+        self.lines = source.splitlines()
+        self.source_name = lib.name or source_name
+        self.loader = loader
+        self.errors: list[SourceError] = []
+        key = f"{lib.name or source_name}|{lib.version or ''}"
+        self.out = ResolvedLibrary(key, lib.name, lib.version, source_name)
+        self.scopes: list[Scope] = []
+        self._resolving: set[str] = set()
+
+    # ------------------------------------------------------------------ errors
+    def error(self, message: str, loc: ast.Loc) -> _Unresolved:
+        src = self.lines[loc.line - 1] if 0 < loc.line <= len(self.lines) else ""
+        self.errors.append(SourceError(message, loc.line, loc.column, self.source_name, src))
+        return _Unresolved(message)
+
+    # ------------------------------------------------------------------ library
+    def resolve_library(self) -> ResolvedLibrary:
+        out, lib = self.out, self.lib
+        out.usings = list(lib.usings)
+        out.contexts = list(lib.contexts)
+        for inc in lib.includes:
+            if self.loader is None:
+                self.error(f"cannot include library {inc.path!r}: no library source is available", inc.loc)
+                continue
+            try:
+                out.includes[inc.alias] = self.loader(inc.path, inc.version)
+            except Exception as exc:  # noqa: BLE001 - reported as a compile error with location
+                self.error(f"cannot include library {inc.path!r}: {exc}", inc.loc)
+        for cs in lib.codesystems:
+            out.codesystems[cs.name] = cs
+        for vs in lib.valuesets:
+            out.valuesets[vs.name] = vs
+        for cd in lib.codes:
+            if self._find_codesystem(cd.system) is None:
+                self.error(f"unknown code system {cd.system!r} in code {cd.name!r}", cd.loc)
+            out.codes[cd.name] = cd
+        for cc in lib.concepts:
+            out.concepts[cc.name] = cc
+        for p in lib.parameters:
+            declared = self.type_from_spec(p.type) if p.type else T.ANY
+            out.parameters[p.name] = model.ParameterModel(out.key, p.name, declared, None)
+        for st in lib.statements:
+            if isinstance(st, ast.ExpressionDef):
+                out.definitions[st.name] = model.DefinitionModel(out.key, st.name, None, st.context, st.access, st.loc, st.expr)
+            else:
+                fm = model.FunctionModel(
+                    out.key, st.name, [o.name for o in st.operands],
+                    [self.type_from_spec(o.type) for o in st.operands],
+                    self.type_from_spec(st.return_type) if st.return_type else T.ANY,
+                    None, st.fluent, st.body is None, st.loc, st.body,
+                )
+                out.functions.setdefault(st.name, []).append(fm)
+        for p in lib.parameters:
+            if p.default is not None:
+                try:
+                    node = self.expr(p.default)
+                    pm = out.parameters[p.name]
+                    pm.default = node
+                    if T.is_any(pm.declared_type):
+                        pm.declared_type = node.type
+                except _Unresolved:
+                    pass
+        for d in out.definitions.values():
+            self.resolve_definition(d)
+        for overloads in out.functions.values():
+            for fm in overloads:
+                self.resolve_function(fm)
+        return out
+
+    def resolve_definition(self, d: model.DefinitionModel) -> None:
+        if d.expression is not None or d.ast_expr is None:
+            return
+        if d.name in self._resolving:
+            # a recursive reference: its type stays unknown; evaluation still works
+            return
+        self._resolving.add(d.name)
+        saved, self.scopes = self.scopes, []
+        try:
+            d.expression = self.expr(d.ast_expr)
+        except _Unresolved:
+            d.expression = None
+        finally:
+            self.scopes = saved
+            self._resolving.discard(d.name)
+        if d.expression is not None:
+            d.ast_expr = None
+
+    def resolve_function(self, fm: model.FunctionModel) -> None:
+        if fm.body is not None or fm.ast_body is None:
+            return
+        key = f"function {fm.name}/{id(fm)}"
+        if key in self._resolving:
+            return
+        self._resolving.add(key)
+        saved = self.scopes
+        self.scopes = [Scope({n: ("operand", t) for n, t in zip(fm.operand_names, fm.operand_types)})]
+        try:
+            fm.body = self.expr(fm.ast_body)
+            if T.is_any(fm.return_type):
+                fm.return_type = fm.body.type
+        except _Unresolved:
+            fm.body = None
+        finally:
+            self.scopes = saved
+            self._resolving.discard(key)
+        if fm.body is not None:
+            fm.ast_body = None
+
+    # ------------------------------------------------------------------ types
+    def type_from_spec(self, spec: ast.TypeSpec | None) -> T.CqlType:
+        if spec is None:
+            return T.ANY
+        if isinstance(spec, ast.NamedTypeSpec):
+            if spec.namespace:
+                return T.NamedType(f"{spec.namespace}.{spec.name}")
+            if spec.name in T.SYSTEM_TYPE_NAMES:
+                return T.system(spec.name)
+            models = [u.model for u in self.lib.usings if u.model != "System"]
+            return T.NamedType(f"{models[0]}.{spec.name}") if models else T.NamedType(spec.name)
+        if isinstance(spec, ast.ListTypeSpec):
+            return T.ListType(self.type_from_spec(spec.element))
+        if isinstance(spec, ast.IntervalTypeSpec):
+            return T.IntervalType(self.type_from_spec(spec.point))
+        if isinstance(spec, ast.TupleTypeSpec):
+            return T.TupleType(tuple((n, self.type_from_spec(t)) for n, t in spec.elements))
+        if isinstance(spec, ast.ChoiceTypeSpec):
+            return T.ChoiceType(tuple(self.type_from_spec(c) for c in spec.choices))
+        raise self.error(f"unsupported type specifier {spec}", spec.loc)
+
+    # ------------------------------------------------------------------ helpers
+    def op(self, name: str, operands: list[model.Node], loc: ast.Loc, precision: str | None = None, **options: Any) -> model.OperatorCall:
+        info = lookup(name)
+        if info is None:
+            raise self.error(f"unknown operator {name}", loc)
+        lo, hi = info.arity
+        if not lo <= len(operands) <= hi:
+            raise self.error(f"{name} takes {lo if lo == hi else f'{lo} to {hi}'} argument(s), {len(operands)} given", loc)
+        return model.OperatorCall(name, operands, precision, options, type=self.result_type(name, operands), loc=loc)
+
+    @staticmethod
+    def result_type(name: str, operands: list[model.Node]) -> T.CqlType:
+        if name in _BOOLEAN_OPS:
+            return T.BOOLEAN
+        if name in _RESULT_TYPES:
+            return _RESULT_TYPES[name]
+        first = operands[0].type if operands else T.ANY
+        if name in _SAME_AS_OPERAND:
+            if name in ("Add", "Subtract", "Multiply", "Modulo", "TruncatedDivide") and len(operands) == 2:
+                return T.common_type([first, operands[1].type]) if not isinstance(T.common_type([first, operands[1].type]), T.ChoiceType) else first
+            if name in ("Sum", "Product") and isinstance(first, T.ListType):
+                return first.element
+            return first
+        if name in _ELEMENT_OF_OPERAND and isinstance(first, T.ListType):
+            return first.element
+        if name in _POINT_OF_OPERAND and isinstance(first, T.IntervalType):
+            return first.point
+        if name == "Flatten" and isinstance(first, T.ListType) and isinstance(first.element, T.ListType):
+            return first.element
+        if name in ("Collapse", "Expand"):
+            return first if isinstance(first, T.ListType) else T.ListType(first)
+        return T.ANY
+
+    def lit(self, value: Any, t: T.CqlType, loc: ast.Loc = ast.NOWHERE) -> model.Literal:
+        return model.Literal(value, type=t, loc=loc)
+
+    def lookup_scoped(self, name: str) -> tuple[str, T.CqlType] | None:
+        for scope in reversed(self.scopes):
+            if name in scope.names:
+                return scope.names[name]
+        return None
+
+    def _find_codesystem(self, name: str) -> tuple[ResolvedLibrary, ast.CodeSystemDef] | None:
+        lib, _, simple = self._split_qualified(name)
+        if lib is not None and simple in lib.codesystems:
+            return lib, lib.codesystems[simple]
+        return None
+
+    def _split_qualified(self, name: str) -> tuple[ResolvedLibrary | None, str, str]:
+        if "." in name:
+            alias, simple = name.split(".", 1)
+            return self.out.includes.get(alias), alias, simple
+        return self.out, "", name
+
+    # ------------------------------------------------------------------ expressions
+    def expr(self, e: ast.Expr) -> model.Node:
+        method = getattr(self, "x_" + type(e).__name__, None)
+        if method is None:
+            raise self.error(f"unsupported expression {type(e).__name__}", e.loc)
+        node = method(e)
+        if node.loc is ast.NOWHERE:
+            node.loc = e.loc
+        return node
+
+    def x_Literal(self, e: ast.Literal) -> model.Node:
+        from .runtime.temporal import Date, DateTime, Time
+        from .runtime.values import Long
+
+        k = e.kind
+        try:
+            if k == "Null":
+                return self.lit(None, T.ANY)
+            if k == "Boolean":
+                return self.lit(e.text == "true", T.BOOLEAN)
+            if k == "String":
+                return self.lit(e.text, T.STRING)
+            if k == "Integer":
+                v = int(e.text)
+                if v > 2**31 - 1:
+                    raise self.error(f"integer literal {e.text} is out of range for Integer", e.loc)
+                return self.lit(v, T.INTEGER)
+            if k == "Long":
+                return self.lit(Long(int(e.text)), T.LONG)
+            if k == "Decimal":
+                d = Decimal(e.text)
+                if len(e.text.split(".")[1]) > 8:
+                    raise self.error(f"decimal literal {e.text} has more than 8 digits after the point", e.loc)
+                return self.lit(d, T.DECIMAL)
+            if k == "Date":
+                return self.lit(Date.parse(e.text), T.DATE)
+            if k == "Time":
+                return self.lit(Time.parse(e.text), T.TIME)
+            if k == "DateTime":
+                dt = DateTime.parse(e.text)
+                if dt.tz_offset is None:
+                    # no offset written: the evaluation request's offset applies (spec 'DateTime')
+                    return self.op("DateTimeWithDefaultOffset", [self.lit(dt, T.DATETIME)], e.loc)
+                return self.lit(dt, T.DATETIME)
+        except _Unresolved:
+            raise
+        except Exception as exc:  # invalid component values in a literal
+            raise self.error(f"invalid {k} literal @{e.text}: {exc}", e.loc) from None
+        raise self.error(f"unknown literal kind {k}", e.loc)
+
+    def _quantity(self, q: ast.QuantityLiteral) -> Any:
+        from .runtime.quantity import Quantity
+
+        unit = q.unit
+        try:
+            return Quantity(Decimal(q.value), unit)
+        except Exception as exc:
+            raise self.error(f"invalid quantity {q.value} '{q.unit}': {exc}", q.loc) from None
+
+    def x_QuantityLiteral(self, e: ast.QuantityLiteral) -> model.Node:
+        return self.lit(self._quantity(e), T.QUANTITY)
+
+    def x_RatioLiteral(self, e: ast.RatioLiteral) -> model.Node:
+        from .runtime.quantity import Ratio
+
+        return self.lit(Ratio(self._quantity(e.numerator), self._quantity(e.denominator)), T.RATIO)
+
+    # -- names
+    def x_Identifier(self, e: ast.Identifier) -> model.Node:
+        found = self.lookup_scoped(e.name)
+        if found is not None:
+            kind, t = found
+            if kind == "alias":
+                return model.AliasRef(e.name, type=t)
+            if kind == "let":
+                return model.QueryLetRef(e.name, type=t)
+            if kind == "operand":
+                return model.OperandRef(e.name, type=t)
+            if kind == "property":  # sort-by items name properties of the element
+                return model.Property(model.AliasRef("$this"), e.name)
+        node = self.library_member(self.out, e.name, e.loc)
+        if node is not None:
+            return node
+        if e.name in self.out.includes:
+            raise self.error(f"library alias {e.name!r} cannot be used as a value", e.loc)
+        raise self.error(f"could not resolve identifier {e.name!r}", e.loc)
+
+    def library_member(self, lib: ResolvedLibrary, name: str, loc: ast.Loc) -> model.Node | None:
+        """A reference to a definition, parameter or terminology item of `lib`, or None."""
+        foreign = lib is not self.out
+        if name in lib.definitions:
+            d = lib.definitions[name]
+            if foreign and d.access == "private":
+                raise self.error(f"definition {name!r} of library {lib.name} is private", loc)
+            if not foreign:
+                self.resolve_definition(d)
+            t = d.expression.type if d.expression is not None else T.ANY
+            return model.ExpressionRef(lib.key, name, type=t)
+        if name in lib.parameters:
+            return model.ParameterRef(lib.key, name, type=lib.parameters[name].declared_type)
+        for kind, table, t in (
+            ("codesystem", lib.codesystems, T.CODESYSTEM),
+            ("valueset", lib.valuesets, T.VALUESET),
+            ("code", lib.codes, T.CODE),
+            ("concept", lib.concepts, T.CONCEPT),
+        ):
+            if name in table:
+                return model.TerminologyRef(lib.key, kind, name, type=t)
+        return None
+
+    def x_SpecialIdentifier(self, e: ast.SpecialIdentifier) -> model.Node:
+        return model.AliasRef(e.name)
+
+    def x_ExternalConstant(self, e: ast.ExternalConstant) -> model.Node:
+        return self.op("ExternalConstant", [self.lit(e.name, T.STRING)], e.loc)
+
+    def x_Member(self, e: ast.Member) -> model.Node:
+        if isinstance(e.source, ast.Identifier) and self.lookup_scoped(e.source.name) is None:
+            lib = self.out.includes.get(e.source.name)
+            if lib is not None and e.source.name not in self.out.definitions:
+                node = self.library_member(lib, e.name, e.loc)
+                if node is None:
+                    raise self.error(f"library {lib.name} has no definition named {e.name!r}", e.loc)
+                return node
+        source = self.expr(e.source)
+        return model.Property(source, e.name, type=self.property_type(source.type, e.name))
+
+    @staticmethod
+    def property_type(t: T.CqlType, name: str) -> T.CqlType:
+        if isinstance(t, T.TupleType):
+            return dict(t.elements).get(name, T.ANY)
+        if isinstance(t, T.IntervalType) and name in ("low", "high"):
+            return t.point
+        if isinstance(t, T.ListType):
+            inner = Resolver.property_type(t.element, name)
+            return T.ListType(inner) if not T.is_any(inner) else T.ANY
+        return T.ANY
+
+    def x_Indexer(self, e: ast.Indexer) -> model.Node:
+        return self.op("Indexer", [self.expr(e.source), self.expr(e.index)], e.loc)
+
+    # -- calls
+    def x_Call(self, e: ast.Call) -> model.Node:
+        if isinstance(e.source, ast.Identifier) and self.lookup_scoped(e.source.name) is None \
+                and e.source.name in self.out.includes and e.source.name not in self.out.definitions:
+            lib = self.out.includes[e.source.name]
+            args = [self.expr(a) for a in e.args]
+            node = self.user_function(lib, e.name, args, e.loc, fluent_only=False)
+            if node is None:
+                raise self.error(f"library {lib.name} has no function {e.name} taking {len(args)} argument(s)", e.loc)
+            return node
+        args = [self.expr(a) for a in e.args]
+        if e.source is not None:
+            args.insert(0, self.expr(e.source))
+        fluent = e.source is not None
+        node = self.user_function(self.out, e.name, args, e.loc, fluent_only=fluent)
+        if node is not None:
+            return node
+        for lib in self.out.includes.values():  # fluent functions of included libraries
+            if fluent:
+                node = self.user_function(lib, e.name, args, e.loc, fluent_only=True)
+                if node is not None:
+                    return node
+        return self.system_function(e.name, args, e.loc)
+
+    def user_function(self, lib: ResolvedLibrary, name: str, args: list[model.Node], loc: ast.Loc, fluent_only: bool) -> model.Node | None:
+        overloads = [f for f in lib.functions.get(name, []) if len(f.operand_types) == len(args)]
+        if fluent_only:
+            overloads = [f for f in overloads if f.fluent]
+        if lib is not self.out:
+            overloads = [f for f in overloads if True]
+        if not overloads:
+            return None
+        exact = [f for f in overloads if all(T.subtype_of(a.type, p) for a, p in zip(args, f.operand_types))]
+        chosen: list[model.FunctionModel]
+        converted = args
+        if exact:
+            chosen = exact
+            if len(exact) > 1:
+                known = [f for f in exact if not any(T.is_any(a.type) and not T.is_any(p) for a, p in zip(args, f.operand_types))]
+                chosen = known or exact
+        else:
+            chosen = []
+            for f in overloads:
+                conv = self.convert_args(args, f.operand_types)
+                if conv is not None:
+                    chosen, converted = [f], conv
+                    break
+            if not chosen:
+                # types unknown statically (e.g. model data): choose at run time
+                possible = [f for f in overloads if all(
+                    T.is_any(a.type) or T.is_any(p) or isinstance(a.type, T.ChoiceType) or isinstance(p, T.ChoiceType)
+                    or (isinstance(a.type, T.NamedType) and not a.type.name.startswith("System."))
+                    for a, p in zip(args, f.operand_types))]
+                if not possible:
+                    sig = ", ".join(str(a.type) for a in args)
+                    raise self.error(f"no overload of {name} matches argument types ({sig})", loc)
+                chosen = possible
+        if lib is self.out:
+            for f in chosen:
+                self.resolve_function(f)
+        rtype = chosen[0].return_type if len(chosen) == 1 else T.ANY
+        return model.FunctionRef(lib.key, name, converted, chosen, type=rtype, loc=loc)
+
+    def convert_args(self, args: list[model.Node], targets: list[T.CqlType]) -> list[model.Node] | None:
+        out = []
+        for a, t in zip(args, targets):
+            if T.subtype_of(a.type, t) or T.is_any(a.type):
+                out.append(a)
+                continue
+            conv = T.implicit_conversion(a.type, t)
+            if conv is None:
+                if isinstance(a.type, T.ListType) and isinstance(t, T.ListType):
+                    inner = T.implicit_conversion(a.type.element, t.element)
+                    if inner is not None:
+                        out.append(a)
+                        continue
+                if isinstance(a.type, T.IntervalType) and isinstance(t, T.IntervalType):
+                    if T.implicit_conversion(a.type.point, t.point) is not None:
+                        out.append(a)  # interval points convert where they are compared
+                        continue
+                return None
+            out.append(self.op(conv, [a], a.loc))
+        return out
+
+    def system_function(self, name: str, args: list[model.Node], loc: ast.Loc) -> model.Node:
+        if name == "Message":
+            if len(args) != 5:
+                raise self.error("Message takes 5 arguments (source, condition, code, severity, message)", loc)
+            return model.Message(*args, type=args[0].type, loc=loc)
+        if name == "Coalesce" and len(args) == 1:
+            return self.op("CoalesceList", args, loc)
+        if name in _FUNCTION_ALIASES:
+            op_name, opts = _FUNCTION_ALIASES[name]
+            opts = dict(opts)
+            precision = opts.pop("precision", None)
+            return self.op(op_name, args, loc, precision=precision, **opts)
+        if lookup(name) is None or name.startswith("_"):
+            raise self.error(f"could not resolve function {name!r} with {len(args)} argument(s)", loc)
+        return self.op(name, args, loc)
+
+    # -- operators
+    def x_Unary(self, e: ast.Unary) -> model.Node:
+        operand = self.expr(e.operand)
+        return self.op(e.op, [operand], e.loc)
+
+    def x_Binary(self, e: ast.Binary) -> model.Node:
+        left, right = self.expr(e.left), self.expr(e.right)
+        if e.op in ("And", "Or", "Xor", "Implies"):
+            return model.Logical(e.op, left, right, type=T.BOOLEAN)
+        if e.op == "Concatenate":
+            empty = self.lit("", T.STRING)
+            return self.op("Concatenate", [self.op("Coalesce", [left, empty], e.loc), self.op("Coalesce", [right, empty], e.loc)], e.loc)
+        precision = _PRECISIONS.get(e.precision) if e.precision else None
+        return self.op(e.op, [left, right], e.loc, precision=precision)
+
+    def x_Between(self, e: ast.Between) -> model.Node:
+        x, lo, hi = self.expr(e.operand), self.expr(e.low), self.expr(e.high)
+        if e.proper:
+            return model.Logical("And", self.op("Greater", [x, lo], e.loc), self.op("Less", [x, hi], e.loc), type=T.BOOLEAN)
+        return model.Logical("And", self.op("GreaterOrEqual", [x, lo], e.loc), self.op("LessOrEqual", [x, hi], e.loc), type=T.BOOLEAN)
+
+    def x_DurationBetween(self, e: ast.DurationBetween) -> model.Node:
+        name = "DurationBetween" if e.kind == "duration" else "DifferenceBetween"
+        return self.op(name, [self.expr(e.left), self.expr(e.right)], e.loc, precision=_PRECISIONS[e.precision])
+
+    def x_DurationOf(self, e: ast.DurationOf) -> model.Node:
+        name = "DurationBetween" if e.kind == "duration" else "DifferenceBetween"
+        iv = self.expr(e.operand)
+        return self.op(name, [self.op("Start", [iv], e.loc), self.op("End", [iv], e.loc)], e.loc, precision=_PRECISIONS[e.precision])
+
+    def x_ComponentFrom(self, e: ast.ComponentFrom) -> model.Node:
+        operand = self.expr(e.operand)
+        if e.component == "date":
+            return self.op("DateFrom", [operand], e.loc)
+        if e.component == "time":
+            return self.op("TimeFrom", [operand], e.loc)
+        if e.component in ("timezoneoffset", "timezone"):
+            return self.op("TimezoneOffsetFrom", [operand], e.loc)
+        return self.op("DateTimeComponentFrom", [operand], e.loc, precision=_PRECISIONS[e.component])
+
+    def x_TypeExtent(self, e: ast.TypeExtent) -> model.Node:
+        t = self.type_from_spec(e.type)
+        name = "MinValue" if e.which == "minimum" else "MaxValue"
+        simple = t.simple if isinstance(t, T.NamedType) else str(t)
+        if simple not in ("Integer", "Long", "Decimal", "Date", "DateTime", "Time", "Quantity"):
+            raise self.error(f"{e.which} is not defined for type {t}", e.loc)
+        return self.op(name, [self.lit(simple, T.STRING)], e.loc).__class__(
+            name, [self.lit(simple, T.STRING)], None, {}, type=t, loc=e.loc)
+
+    def x_TypeOp(self, e: ast.TypeOp) -> model.Node:
+        operand = self.expr(e.operand)
+        t = self.type_from_spec(e.type)
+        if e.op == "is":
+            return model.Is(operand, t, type=T.BOOLEAN)
+        return model.As(operand, t, e.op == "cast", type=t)
+
+    def x_Convert(self, e: ast.Convert) -> model.Node:
+        operand = self.expr(e.operand)
+        if e.unit is not None:
+            return self.op("ConvertQuantity", [operand, self.lit(e.unit, T.STRING)], e.loc)
+        t = self.type_from_spec(e.type)
+        if isinstance(t, T.NamedType) and t.name.startswith("System."):
+            name = "To" + t.simple
+            if lookup(name) is not None:
+                return self.op(name, [operand], e.loc)
+        raise self.error(f"cannot convert to {t}", e.loc)
+
+    def x_If(self, e: ast.If) -> model.Node:
+        c, a, b = self.expr(e.condition), self.expr(e.then), self.expr(e.else_)
+        t = T.common_type([a.type, b.type])
+        return model.If(c, *self._promote([a, b], t), type=t)
+
+    def _promote(self, nodes: list[model.Node], t: T.CqlType) -> list[model.Node]:
+        out = []
+        for n in nodes:
+            conv = T.implicit_conversion(n.type, t) if not T.is_any(n.type) and n.type != t else None
+            out.append(self.op(conv, [n], n.loc) if conv else n)
+        return out
+
+    def x_Case(self, e: ast.Case) -> model.Node:
+        comparand = self.expr(e.comparand) if e.comparand is not None else None
+        whens = [self.expr(i.when) for i in e.items]
+        thens = [self.expr(i.then) for i in e.items]
+        els = self.expr(e.else_)
+        t = T.common_type([*(x.type for x in thens), els.type])
+        promoted = self._promote([*thens, els], t)
+        return model.Case(comparand, list(zip(whens, promoted[:-1])), promoted[-1], type=t)
+
+    def x_ExpandCollapse(self, e: ast.ExpandCollapse) -> model.Node:
+        from .runtime.quantity import Quantity
+
+        operand = self.expr(e.operand)
+        per: model.Node
+        if e.per is None:
+            per = self.lit(None, T.QUANTITY)
+        elif isinstance(e.per, str):
+            per = self.lit(Quantity(Decimal(1), e.per), T.QUANTITY)
+        else:
+            per = self.expr(e.per)
+        return self.op(e.op, [operand, per], e.loc)
+
+    # -- selectors
+    def x_IntervalSelector(self, e: ast.IntervalSelector) -> model.Node:
+        low, high = self.expr(e.low), self.expr(e.high)
+        pt = T.common_type([low.type, high.type])
+        low, high = self._promote([low, high], pt)
+        point_name = pt.simple if isinstance(pt, T.NamedType) and pt != T.ANY else None
+        return model.IntervalSelector(low, high, e.low_closed, e.high_closed, point_name, type=T.IntervalType(pt))
+
+    def x_ListSelector(self, e: ast.ListSelector) -> model.Node:
+        elems = [self.expr(x) for x in e.elements]
+        if e.element_type is not None:
+            et = self.type_from_spec(e.element_type)
+        else:
+            et = T.common_type([x.type for x in elems])
+        if not isinstance(et, T.ChoiceType):
+            elems = self._promote(elems, et)
+        return model.ListSelector(elems, type=T.ListType(et))
+
+    def x_TupleSelector(self, e: ast.TupleSelector) -> model.Node:
+        elems = [(n, self.expr(x)) for n, x in e.elements]
+        return model.TupleSelector(elems, type=T.TupleType(tuple((n, x.type) for n, x in elems)))
+
+    def x_InstanceSelector(self, e: ast.InstanceSelector) -> model.Node:
+        t = self.type_from_spec(e.type)
+        elems = [(n, self.expr(x)) for n, x in e.elements]
+        name = t.name if isinstance(t, T.NamedType) else str(t)
+        return model.Instance(name, elems, type=t)
+
+    def x_CodeSelector(self, e: ast.CodeSelector) -> model.Node:
+        found = self._find_codesystem(e.system)
+        if found is None:
+            raise self.error(f"unknown code system {e.system!r}", e.loc)
+        _, cs = found
+        elems: list[tuple[str, model.Node]] = [("code", self.lit(e.code, T.STRING)), ("system", self.lit(cs.id, T.STRING))]
+        if cs.version:
+            elems.append(("version", self.lit(cs.version, T.STRING)))
+        if e.display is not None:
+            elems.append(("display", self.lit(e.display, T.STRING)))
+        return model.Instance("System.Code", elems, type=T.CODE)
+
+    def x_ConceptSelector(self, e: ast.ConceptSelector) -> model.Node:
+        codes = model.ListSelector([self.expr(c) for c in e.codes], type=T.ListType(T.CODE))
+        elems: list[tuple[str, model.Node]] = [("codes", codes)]
+        if e.display is not None:
+            elems.append(("display", self.lit(e.display, T.STRING)))
+        return model.Instance("System.Concept", elems, type=T.CONCEPT)
+
+    # -- timing phrases (Author's guide 'Timing Phrases'; ELM translation per Reference ch. 9)
+    def x_Timing(self, e: ast.Timing) -> model.Node:
+        left, right = self.expr(e.left), self.expr(e.right)
+        loc = e.loc
+        prec = _PRECISIONS.get(e.precision) if e.precision else None
+
+        def part(node: model.Node, which: str | None) -> model.Node:
+            if which in ("starts", "start"):
+                return self.op("Start", [node], loc)
+            if which in ("ends", "end"):
+                return self.op("End", [node], loc)
+            return node
+
+        k = e.kind
+        if k == "same_as":
+            name = {None: "SameAs", "before": "SameOrBefore", "after": "SameOrAfter"}[e.relation]
+            return self.op(name, [part(left, e.left_part), part(right, e.right_part)], loc, precision=prec)
+        if k == "includes":
+            r = part(right, e.right_part)
+            return self.op("ProperIncludes" if e.proper else "Includes", [left, r], loc, precision=prec)
+        if k == "included_in":
+            lft = part(left, e.left_part)
+            return self.op("ProperIncludedIn" if e.proper else "IncludedIn", [lft, right], loc, precision=prec)
+        if k in ("starts", "ends", "occurs"):
+            name = {"starts": "Starts", "ends": "Ends"}.get(k)
+            if name is None:
+                raise self.error("'occurs' needs a timing phrase after it", loc)
+            return self.op(name, [left, right], loc, precision=prec)
+        if k == "meets":
+            name = {None: "Meets", "before": "MeetsBefore", "after": "MeetsAfter"}[e.direction]
+            return self.op(name, [left, right], loc, precision=prec)
+        if k == "overlaps":
+            name = {None: "Overlaps", "before": "OverlapsBefore", "after": "OverlapsAfter"}[e.direction]
+            return self.op(name, [left, right], loc, precision=prec)
+        if k == "before_after":
+            return self._before_after(e, left, right, prec)
+        if k == "within":
+            lft = part(left, e.left_part)
+            quantity = self.lit(self._quantity(e.offset), T.QUANTITY) if e.offset else None
+            if quantity is None:
+                raise self.error("'within' needs a quantity", loc)
+            if e.right_part:
+                low_src = high_src = part(right, e.right_part)
+            else:
+                low_src = self.op("_Edge", [right, self.lit("start", T.STRING)], loc)
+                high_src = self.op("_Edge", [right, self.lit("end", T.STRING)], loc)
+            iv = model.IntervalSelector(
+                self.op("Subtract", [low_src, quantity], loc), self.op("Add", [high_src, quantity], loc),
+                not e.proper, not e.proper, type=T.IntervalType(T.ANY), loc=loc,
+            )
+            return self.op("In", [lft, iv], loc)
+        raise self.error(f"unsupported timing phrase {k}", loc)
+
+    def _before_after(self, e: ast.Timing, left: model.Node, right: model.Node, prec: str | None) -> model.Node:
+        loc = e.loc
+        before = e.relation == "before"
+        if e.offset is None:
+            lft = self.op("Start", [left], loc) if e.left_part == "starts" else (
+                self.op("End", [left], loc) if e.left_part == "ends" else left)
+            rgt = self.op("Start", [right], loc) if e.right_part == "start" else (
+                self.op("End", [right], loc) if e.right_part == "end" else right)
+            if e.or_on:
+                return self.op("SameOrBefore" if before else "SameOrAfter", [lft, rgt], loc, precision=prec)
+            return self.op("Before" if before else "After", [lft, rgt], loc, precision=prec)
+        # with an offset the comparison is between points: pick the edges the phrase implies
+        def edge(node: model.Node, which: str | None, default: str) -> model.Node:
+            if which in ("starts", "start"):
+                return self.op("Start", [node], loc)
+            if which in ("ends", "end"):
+                return self.op("End", [node], loc)
+            return self.op("_Edge", [node, self.lit(default, T.STRING)], loc)
+
+        lft = edge(left, e.left_part, "end" if before else "start")
+        rgt = edge(right, e.right_part, "start" if before else "end")
+        q = self.lit(self._quantity(e.offset), T.QUANTITY)
+        qual = e.offset_qualifier
+        shifted = self.op("Subtract" if before else "Add", [rgt, q], loc)
+        if qual in ("or less", "less than"):
+            closed_far = qual == "or less"
+            if before:
+                iv = model.IntervalSelector(shifted, rgt, closed_far, e.or_on, type=T.IntervalType(T.ANY), loc=loc)
+            else:
+                iv = model.IntervalSelector(rgt, shifted, e.or_on, closed_far, type=T.IntervalType(T.ANY), loc=loc)
+            test = self.op("In", [lft, iv], loc, precision=prec)
+            # the interval test is unknown when the anchor is null; 'not null' keeps the spec's result
+            return model.Logical("And", test, self.op("Not", [self.op("IsNull", [rgt], loc)], loc), type=T.BOOLEAN)
+        if qual == "or more":
+            return self.op("SameOrBefore" if before else "SameOrAfter", [lft, shifted], loc, precision=prec)
+        if qual == "more than":
+            return self.op("Before" if before else "After", [lft, shifted], loc, precision=prec)
+        return self.op("SameAs", [lft, shifted], loc, precision=prec)
+
+    # -- queries
+    def x_Retrieve(self, e: ast.Retrieve) -> model.Node:
+        t = self.type_from_spec(e.type)
+        name = t.name if isinstance(t, T.NamedType) else str(t)
+        codes = self.expr(e.terminology) if e.terminology is not None else None
+        context = self.expr(e.context) if e.context is not None else None
+        return model.Retrieve(name, e.code_path, e.comparator, codes, context, type=T.ListType(t))
+
+    def x_Query(self, e: ast.Query) -> model.Node:
+        scope = Scope()
+        self.scopes.append(scope)
+        try:
+            sources = []
+            singular = False
+            for s in e.sources:
+                node = self.expr(s.expr)
+                et = node.type.element if isinstance(node.type, T.ListType) else (T.ANY if T.is_any(node.type) else node.type)
+                if len(e.sources) == 1 and not T.is_any(node.type) and not isinstance(node.type, T.ListType):
+                    singular = True
+                scope.names[s.alias] = ("alias", et)
+                sources.append(model.AliasedQuerySource(s.alias, node))
+            lets = []
+            for name, x in e.lets:
+                node = self.expr(x)
+                scope.names[name] = ("let", node.type)
+                lets.append((name, node))
+            rels = []
+            for w in e.relationships:
+                node = self.expr(w.source.expr)
+                et = node.type.element if isinstance(node.type, T.ListType) else T.ANY
+                inner = Scope({w.source.alias: ("alias", et)})
+                self.scopes.append(inner)
+                try:
+                    cond = self.expr(w.such_that)
+                finally:
+                    self.scopes.pop()
+                rels.append(model.RelationshipClause(w.source.alias, node, cond, w.negated))
+            where = self.expr(e.where) if e.where is not None else None
+            ret = self.expr(e.return_) if e.return_ is not None else None
+            agg = None
+            if e.aggregate is not None:
+                ident, starting, body, distinct = e.aggregate
+                start_node = self.expr(starting) if starting is not None else None
+                scope.names[ident] = ("alias", start_node.type if start_node is not None else T.ANY)
+                agg = model.AggregateClause(ident, start_node, self.expr(body), distinct)
+            if ret is not None:
+                elem_t = ret.type
+            elif len(sources) == 1:
+                elem_t = scope.names[sources[0].alias][1]
+            else:
+                elem_t = T.TupleType(tuple((s.alias, scope.names[s.alias][1]) for s in sources))
+            sort = None
+            if e.sort is not None:
+                sort_scope = Scope({"$this": ("alias", elem_t)})
+                if isinstance(elem_t, T.TupleType) or T.is_any(elem_t) or (isinstance(elem_t, T.NamedType) and not elem_t.name.startswith("System.")):
+                    pass
+                self.scopes.append(_SortScope(sort_scope.names))
+                try:
+                    sort = [model.SortByItem(self.expr(i.expr) if i.expr is not None else None, i.descending) for i in e.sort]
+                finally:
+                    self.scopes.pop()
+        finally:
+            self.scopes.pop()
+        if agg is not None:
+            qtype = agg.expression.type
+        else:
+            qtype = elem_t if singular else T.ListType(elem_t)
+        return model.Query(sources, lets, rels, where, ret, e.return_distinct, agg, sort, singular, type=qtype)
+
+
+class _SortScope(Scope):
+    """In `sort by`, an unknown identifier names a property of the element being sorted."""
+
+    def __init__(self, names: dict[str, tuple[str, T.CqlType]]):
+        super().__init__(names)
+
+    def __contains__(self, name: str) -> bool:  # pragma: no cover - not used
+        return True
+
+
+def _sort_lookup(self: Resolver, name: str) -> tuple[str, T.CqlType] | None:
+    for scope in reversed(self.scopes):
+        if name in scope.names:
+            return scope.names[name]
+        if isinstance(scope, _SortScope):
+            return ("property", T.ANY)
+    return None
+
+
+Resolver.lookup_scoped = _sort_lookup  # type: ignore[method-assign]
