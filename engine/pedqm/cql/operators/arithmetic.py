@@ -428,10 +428,10 @@ def successor(x: Any) -> Any:
             raise CqlRuntimeError(f"successor of the maximum {'Long' if long else 'Integer'}")
         return r
     if isinstance(x, Decimal):
-        r = normalize_decimal(_CTX.add(x, STEP))
-        if r > MAX_DECIMAL:
+        d = normalize_decimal(_CTX.add(x, STEP))
+        if d > MAX_DECIMAL:
             raise CqlRuntimeError("successor of the maximum Decimal")
-        return r
+        return d
     if hasattr(x, "successor"):  # Quantity, Date, DateTime, Time
         return x.successor()
     raise _type_error("successor", x)
@@ -449,10 +449,10 @@ def predecessor(x: Any) -> Any:
             raise CqlRuntimeError(f"predecessor of the minimum {'Long' if long else 'Integer'}")
         return r
     if isinstance(x, Decimal):
-        r = normalize_decimal(_CTX.subtract(x, STEP))
-        if r < MIN_DECIMAL:
+        d = normalize_decimal(_CTX.subtract(x, STEP))
+        if d < MIN_DECIMAL:
             raise CqlRuntimeError("predecessor of the minimum Decimal")
-        return r
+        return d
     if hasattr(x, "predecessor"):
         return x.predecessor()
     raise _type_error("predecessor", x)
