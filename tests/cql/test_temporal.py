@@ -1353,7 +1353,7 @@ def test_uncertainty_arithmetic_matches_the_conformance_suite() -> None:
     assert days.add(days) == Uncertainty(32, 88)  # DateTimeDurationBetweenUncertainAdd
     assert days.subtract(months) == Uncertainty(0, 40)  # ...UncertainSubtract
     assert days.multiply(days) == Uncertainty(256, 1936)  # ...UncertainMultiply
-    # Spec §5.8.1.2
+    # Spec "Uncertainty: Arithmetic Operators"
     assert Uncertainty(17, 44).add(Uncertainty(5, 10)) == Uncertainty(22, 54)
     assert Uncertainty(17, 44).multiply(Uncertainty(2, 4)) == Uncertainty(34, 176)
     assert Uncertainty(-2, 3).multiply(Uncertainty(-5, 4)) == Uncertainty(-15, 12)

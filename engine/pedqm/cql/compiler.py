@@ -476,12 +476,12 @@ class Compiler:
                 assert agg is not None
                 acc = agg_start(env) if agg_start is not None else None
                 items = kept
-                if agg.distinct and single_alias is not None:
+                if agg.distinct:
                     seen: list[Any] = []
                     items = []
                     for e2 in kept:
-                        v = e2.vars[single_alias]
-                        if not any(equal(v, s) is True or (v is None and s is None) for s in seen):
+                        v = [e2.vars[a] for a, _ in sources]
+                        if not any(equal(v, s) is True for s in seen):
                             seen.append(v)
                             items.append(e2)
                 for e2 in items:

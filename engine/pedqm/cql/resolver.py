@@ -322,7 +322,7 @@ class Resolver:
                 return self.lit(e.text, T.STRING)
             if k == "Integer":
                 v = int(e.text)
-                if v > 2**31 - 1:
+                if not -(2**31) <= v <= 2**31 - 1:
                     raise self.error(f"integer literal {e.text} is out of range for Integer", e.loc)
                 return self.lit(v, T.INTEGER)
             if k == "Long":
@@ -331,6 +331,8 @@ class Resolver:
                 d = Decimal(e.text)
                 if len(e.text.split(".")[1]) > 8:
                     raise self.error(f"decimal literal {e.text} has more than 8 digits after the point", e.loc)
+                if abs(d) > Decimal("9999999999999999999999999999.99999999"):
+                    raise self.error(f"decimal literal {e.text} is out of range for Decimal", e.loc)
                 return self.lit(d, T.DECIMAL)
             if k == "Date":
                 return self.lit(Date.parse(e.text), T.DATE)
@@ -541,6 +543,9 @@ class Resolver:
 
     # -- operators
     def x_Unary(self, e: ast.Unary) -> model.Node:
+        if e.op == "Negate" and isinstance(e.operand, ast.Literal) and e.operand.kind in ("Integer", "Long", "Decimal"):
+            # fold the sign into the literal so -2147483648 is a valid Integer
+            return self.x_Literal(ast.Literal(e.operand.kind, "-" + e.operand.text, loc=e.loc))
         operand = self.expr(e.operand)
         return self.op(e.op, [operand], e.loc)
 
@@ -552,6 +557,9 @@ class Resolver:
             empty = self.lit("", T.STRING)
             return self.op("Concatenate", [self.op("Coalesce", [left, empty], e.loc), self.op("Coalesce", [right, empty], e.loc)], e.loc)
         precision = _PRECISIONS.get(e.precision) if e.precision else None
+        if e.op in ("Equal", "NotEqual", "Equivalent", "NotEquivalent") and isinstance(left.type, T.TupleType) \
+                and isinstance(right.type, T.TupleType) and {n for n, _ in left.type.elements} != {n for n, _ in right.type.elements}:
+            raise self.error(f"cannot compare tuples of different types: {left.type} and {right.type}", e.loc)
         return self.op(e.op, [left, right], e.loc, precision=precision)
 
     def x_Between(self, e: ast.Between) -> model.Node:

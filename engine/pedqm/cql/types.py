@@ -142,7 +142,7 @@ def common_type(types: list[CqlType]) -> CqlType:
         return first
     names = {t.simple for t in known if isinstance(t, NamedType)}
     if len(names) == len(known) or all(isinstance(t, NamedType) for t in known):
-        for wide in ("Decimal", "Long", "Quantity", "DateTime", "Concept"):
+        for wide in ("Decimal", "Long", "Quantity"):
             if wide in names and all(
                 n == wide or (n, wide) in IMPLICIT for n in names
             ):

@@ -43,6 +43,8 @@ from ..runtime.quantity import (
     duration_precision,
     normalize_decimal,
 )
+from ..runtime.temporal import Date, DateTime, Time
+from ..runtime.temporal import Precision as TemporalPrecision
 from ..runtime.uncertainty import Uncertainty
 from ..runtime.values import Long
 from .registry import operator
@@ -116,14 +118,8 @@ def _as_quantity(x: Any) -> Quantity:
     return x if isinstance(x, Quantity) else Quantity(_dec(x), "1")
 
 
-def _temporal_types() -> tuple[type, ...]:
-    from ..runtime import temporal
-
-    return (temporal.Date, temporal.DateTime, temporal.Time)
-
-
 def _is_temporal(x: Any) -> bool:
-    return isinstance(x, _temporal_types())
+    return isinstance(x, (Date, DateTime, Time))
 
 
 def _type_error(op: str, *args: Any) -> CqlRuntimeError:
@@ -138,6 +134,7 @@ def _trunc_div(a: int, b: int) -> int:
 
 
 # -- date/time arithmetic -------------------------------------------------------------------------
+
 
 def _temporal_shift(value: Any, q: Quantity, sign: int) -> Any:
     """Date/DateTime/Time plus (sign=1) or minus (sign=-1) a time-valued quantity.
@@ -491,10 +488,11 @@ def _extreme(type_name: str, which: str) -> Any:
     if name == "Quantity":
         return Quantity(MAX_DECIMAL if hi else MIN_DECIMAL, "1")
     if name in ("Date", "DateTime", "Time"):
-        from ..runtime import temporal
-
-        cls = getattr(temporal, name)
-        return cls.max_value() if hi else cls.min_value()
+        if name == "Date":
+            return Date.max_value() if hi else Date.min_value()
+        if name == "DateTime":
+            return DateTime.max_value() if hi else DateTime.min_value()
+        return Time.max_value() if hi else Time.min_value()
     raise CqlRuntimeError(f"the {'maximum' if hi else 'minimum'} operator is not defined for {name}")
 
 
@@ -537,11 +535,9 @@ def _scale(d: Decimal) -> int:
 
 
 def _digit_table(value: Any) -> dict[str, int]:
-    from ..runtime import temporal
-
-    if isinstance(value, temporal.Time):
+    if isinstance(value, Time):
         return _TIME_DIGITS
-    if isinstance(value, temporal.Date):
+    if isinstance(value, Date):
         return {k: v for k, v in _DATETIME_DIGITS.items() if v <= 8}
     return _DATETIME_DIGITS
 
@@ -583,8 +579,6 @@ def _decimal_boundary(x: Decimal, digits: int | None, high: bool) -> Decimal | N
 def _temporal_boundary(x: Any, digits: int | None, high: bool) -> Any:
     """Date/DateTime/Time boundary at the precision whose digit count is ``digits`` (a count
     between two precisions takes the finer one); null beyond the type's finest precision."""
-    from ..runtime import temporal
-
     table = _digit_table(x)
     if digits is None:
         digits = max(table.values())
@@ -592,7 +586,7 @@ def _temporal_boundary(x: Any, digits: int | None, high: bool) -> Any:
         return None
     for name, n in table.items():
         if digits <= n:
-            p = temporal.Precision.parse(name)
+            p = TemporalPrecision.parse(name)
             return x.high_boundary(p) if high else x.low_boundary(p)
     return None
 

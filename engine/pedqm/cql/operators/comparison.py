@@ -60,21 +60,20 @@ def equal(a: Any, b: Any) -> bool | None:
 
 
 def _equal_seq(a: list[Any], b: list[Any], nulls_equal: bool = False) -> bool | None:
+    """Element by element, in order: the first element pair that is not equal decides
+    (false, or null when one side is null); two nulls count as equal (conformance suite:
+    `{null} = {null}` is true, `Tuple{Id: null, ...} = Tuple{Id: 1, ...}` is null)."""
     if len(a) != len(b):
         return False
-    unknown = False
     for x, y in zip(a, b):
         if x is None and y is None:
             if nulls_equal:
                 continue
-            unknown = True
-            continue
+            return None
         r = equal(x, y)
-        if r is False:
-            return False
-        if r is None:
-            unknown = True
-    return None if unknown else True
+        if r is not True:
+            return r
+    return True
 
 
 _WS = re.compile(r"\s+")
@@ -82,11 +81,6 @@ _WS = re.compile(r"\s+")
 
 def _norm_str(s: str) -> str:
     return _WS.sub(" ", s.strip()).casefold()
-
-
-def _decimal_places(d: Decimal) -> int:
-    exp = d.as_tuple().exponent
-    return -exp if isinstance(exp, int) and exp < 0 else 0
 
 
 def equivalent(a: Any, b: Any) -> bool:
@@ -97,10 +91,9 @@ def equivalent(a: Any, b: Any) -> bool:
         return a is b
     if _is_number(a) and _is_number(b):
         if isinstance(a, Decimal) or isinstance(b, Decimal):
-            da, db = Decimal(a), Decimal(b)
-            places = min(_decimal_places(da), _decimal_places(db))
-            q = Decimal(1).scaleb(-places)
-            return bool(da.quantize(q) == db.quantize(q))
+            from ..runtime.quantity import decimal_equivalent
+
+            return decimal_equivalent(Decimal(a), Decimal(b))
         return bool(a == b)
     if isinstance(a, str) and isinstance(b, str):
         return _norm_str(a) == _norm_str(b)

@@ -482,7 +482,7 @@ def _pair(a: Interval, b: Interval, infer: bool = False) -> tuple[_R, _R, _R, _R
     With `infer`, an interval of unknown point type takes the other's (see module docstring).
     """
     ta, tb = _ivl_type(a), _ivl_type(b)
-    if not infer and ((ta is None and _is_null_like(a)) or (tb is None and _is_null_like(b))):
+    if not infer and (_is_null_like(a) or _is_null_like(b)):
         return None
     sa, ea = _bounds(a, ta or tb)
     sb, eb = _bounds(b, tb or ta)
@@ -496,9 +496,12 @@ def _overlaps(sa: _R, ea: _R, sb: _R, eb: _R, p: str | None) -> Bool3:
 def _meets_before(ea: _R, sb: _R, p: str | None) -> Bool3:
     """End of the first is the predecessor of the start of the second (at `p` for temporals,
     where the next value is taken one `p` unit later and compared at `p`)."""
-    if p is not None:
-        return _eq(ea.map(lambda v: v.add(1, p)), sb, p)
-    return _eq(ea.map(_succ), sb)
+    step: Callable[[Any], Any] = (lambda v: v.add(1, p)) if p is not None else _succ
+    try:
+        after_end = ea.map(step)
+    except (CqlRuntimeError, OverflowError, ArithmeticError):
+        return False  # the first ends at the maximum value: nothing starts after it
+    return _eq(after_end, sb, p)
 
 
 def _interval_args(a: Any, b: Any, op: str) -> tuple[Interval, Interval]:
@@ -944,10 +947,6 @@ def _per_parts(per: Any) -> tuple[Decimal, str] | None:
     raise CqlRuntimeError(f"per must be a quantity, got {type(per).__name__}")
 
 
-def _sort_key(start: _R) -> Any:
-    return start.lo
-
-
 def _collapse_step(per: tuple[Decimal, str] | None, pt: str | None) -> tuple[Callable[[Any], Any], str | None]:
     """How far past an interval's end the next one may start and still be merged, and the
     precision to compare at (spec Collapse: the point type's successor unless `per` is given)."""
@@ -991,7 +990,7 @@ def Collapse(intervals: list[Interval | None] | None, per: Any = None) -> list[I
     bounded = [(i, *_bounds(i, pt)) for i in items]
     ordered = _sort_by_start(bounded)
     out: list[Interval] = []
-    cur, cur_s, cur_e = ordered[0]
+    cur, _, cur_e = ordered[0]
     for ivl, s, e in ordered[1:]:
         reach = cur_e.map(lambda v: _clamped(step, v))
         if _le(s, reach, prec) is True:
@@ -1002,7 +1001,7 @@ def Collapse(intervals: list[Interval | None] | None, per: Any = None) -> list[I
                 cur_e = e if later else _R(cur_e.lo, e.hi)
             continue
         out.append(cur)
-        cur, cur_s, cur_e = ivl, s, e
+        cur, cur_e = ivl, e
     out.append(cur)
     return out
 

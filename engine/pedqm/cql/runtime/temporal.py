@@ -1,5 +1,7 @@
-"""CQL Date, DateTime and Time run-time values (CQL 1.5 §5.7 "Timing Calculations", §5.8
-"Precision-Based Timing" and the Reference's "Date and Time Operators").
+"""CQL Date, DateTime and Time run-time values.
+
+Follows CQL 1.5: Language Semantics "Timing Calculations" / "Precision-Based Timing" and the
+Reference's "Date and Time Operators".
 
 CQL temporals are *partial*: ``@2014`` means "some day in 2014".  Every value therefore keeps
 the components it was given (coarsest first, none below a missing one) and operations follow
@@ -12,7 +14,8 @@ the spec's precision rules:
 * DateTimes with different offsets are brought to a common offset only when the comparison
   reaches hours or finer; ``same day as`` compares calendar days as written.
 * Durations and differences between partial values are :class:`Uncertainty` ranges computed
-  from the earliest/latest instants each value could stand for (spec §5.8.2).
+  from the earliest/latest instants each value could stand for (spec "Determining Difference
+  and Duration").
 * Arithmetic is calendar arithmetic (month ends clamp, e.g. Jan 31 + 1 month = Feb 28/29); a
   quantity finer than the value's precision is first converted to that precision and truncated
   (``Date(2014) + 25 months = @2016``), with 1 month = 30 days and 1 year = 365 days.
@@ -52,7 +55,7 @@ __all__ = [
 #: @T10:00:00.000`` is true.  The HL7 conformance suite still expects the older reading
 #: (a value without milliseconds is uncertain against one with them, e.g. DateTimeIncludedInNull,
 #: TimeProperContainsNull); set this to False to get that behaviour for comparisons.
-#: Durations/differences always combine (spec §5.8.2 example: ``hours between
+#: Durations/differences always combine (spec "Determining Difference and Duration" example: ``hours between
 #: @2012-01-01T01:00:00 and @2012-01-01T02:00:00.0`` is 1).
 COMBINE_SECONDS_AND_MILLISECONDS = True
 

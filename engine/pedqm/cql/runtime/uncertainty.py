@@ -1,4 +1,5 @@
-"""Integer uncertainties: "some whole number between low and high" (CQL 1.5 §5.8.1).
+"""Integer uncertainties: "some whole number between low and high" (CQL 1.5 Language Semantics,
+"Uncertainty").
 
 `duration in X between` and `difference in X between` return an uncertainty when an operand
 lacks components needed for the requested precision (e.g. ``days between @2014-01-15 and
@@ -74,7 +75,7 @@ class Uncertainty:
     def is_point(self) -> bool:
         return self.low == self.high
 
-    # -- comparison (spec §5.8.1.1) ------------------------------------------------------------
+    # -- comparison (spec "Uncertainty: Comparison Operators") --------------------------------------------------------
 
     def equal(self, other: IntOrUncertainty) -> bool | None:
         """``=``: false if the ranges cannot meet, true only for equal points, else unknown."""
@@ -120,7 +121,7 @@ class Uncertainty:
             return 0
         return None
 
-    # -- arithmetic (spec §5.8.1.2: interval arithmetic on the bounds) -------------------------
+    # -- arithmetic (spec: interval arithmetic on the bounds) ----------------------
 
     def add(self, other: IntOrUncertainty) -> IntOrUncertainty:
         o = Uncertainty.lift(other)
