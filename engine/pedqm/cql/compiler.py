@@ -140,6 +140,10 @@ def _sort_key(descending: bool) -> Callable[[Any, Any], int]:
                 c = compare(a, b)
             except TypeError:
                 c = 0
+            if c is None and hasattr(a, "sort_key") and hasattr(b, "sort_key"):
+                # uncertain order (e.g. dates of different precision): less precise first
+                ka, kb = a.sort_key(), b.sort_key()
+                c = (ka > kb) - (ka < kb)
             r = c or 0
         return -r if descending else r
 

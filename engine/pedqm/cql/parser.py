@@ -310,7 +310,7 @@ class _ToAst(Transformer[Token, Any]):
     def list_unary(self, meta: Any, c: list[Any]) -> ast.Unary:
         return ast.Unary("Distinct" if str(c[0]) == "distinct" else "Flatten", c[1], loc=_loc(meta))
 
-    def expand_collapse(self, meta: Any, c: list[Any]) -> ast.ExpandCollapse:
+    def set_aggregate(self, meta: Any, c: list[Any]) -> ast.ExpandCollapse:
         op = "Expand" if str(c[0]) == "expand" else "Collapse"
         per = c[2] if len(c) > 2 else None
         if isinstance(per, Kw):

@@ -46,6 +46,10 @@ _FUNCTION_ALIASES: dict[str, tuple[str, dict[str, Any]]] = {
     "Time": ("TimeSelector", {}),
 }
 
+# System type names that the FHIR-based models (FHIR, QICore, USCore) also define: in a library
+# using such a model, the unqualified name means the model's type (as FHIRHelpers relies on).
+_MODEL_SHADOWED = {"Quantity", "Ratio"}
+
 _BOOLEAN_OPS = {
     "Equal", "NotEqual", "Equivalent", "NotEquivalent", "Less", "Greater", "LessOrEqual",
     "GreaterOrEqual", "In", "Contains", "Includes", "IncludedIn", "ProperIncludes",
@@ -153,6 +157,11 @@ class Resolver:
             out.codes[cd.name] = cd
         for cc in lib.concepts:
             out.concepts[cc.name] = cc
+        for ctx_name in dict.fromkeys(lib.contexts):
+            # `context Patient` implicitly defines "Patient" as the context's single resource
+            if ctx_name != "Unfiltered" and ctx_name not in out.definitions and any(u.model != "System" for u in lib.usings):
+                implicit = ast.Unary("SingletonFrom", ast.Retrieve(ast.NamedTypeSpec(ctx_name)))
+                out.definitions[ctx_name] = model.DefinitionModel(out.key, ctx_name, None, ctx_name, "public", ast.NOWHERE, implicit)
         for p in lib.parameters:
             declared = self.type_from_spec(p.type) if p.type else T.ANY
             out.parameters[p.name] = model.ParameterModel(out.key, p.name, declared, None)
@@ -230,9 +239,9 @@ class Resolver:
         if isinstance(spec, ast.NamedTypeSpec):
             if spec.namespace:
                 return T.NamedType(f"{spec.namespace}.{spec.name}")
-            if spec.name in T.SYSTEM_TYPE_NAMES:
-                return T.system(spec.name)
             models = [u.model for u in self.lib.usings if u.model != "System"]
+            if spec.name in T.SYSTEM_TYPE_NAMES and not (models and spec.name in _MODEL_SHADOWED):
+                return T.system(spec.name)
             return T.NamedType(f"{models[0]}.{spec.name}") if models else T.NamedType(spec.name)
         if isinstance(spec, ast.ListTypeSpec):
             return T.ListType(self.type_from_spec(spec.element))
@@ -331,7 +340,7 @@ class Resolver:
                 d = Decimal(e.text)
                 if len(e.text.split(".")[1]) > 8:
                     raise self.error(f"decimal literal {e.text} has more than 8 digits after the point", e.loc)
-                if abs(d) > Decimal("9999999999999999999999999999.99999999"):
+                if d.copy_abs() > Decimal("9999999999999999999999999999.99999999"):
                     raise self.error(f"decimal literal {e.text} is out of range for Decimal", e.loc)
                 return self.lit(d, T.DECIMAL)
             if k == "Date":

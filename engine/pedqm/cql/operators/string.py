@@ -197,13 +197,16 @@ def SplitOnMatches(string: str | None, pattern: str | None) -> list[str] | None:
     return pieces
 
 
-@operator("Length")
-def Length(value: str | list[Any]) -> int:
+@operator("Length", strict=False)
+def Length(value: str | list[Any] | None, *, list_operand: bool = False) -> int | None:
     """Characters in a string or elements in a list.
 
-    Null gives null here (the String overload); the List overload's null-is-0 rule needs the
-    static type, so the resolver must special-case ``Length(null as List<T>)``.
+    A null String has null length but a null List has length 0 (spec 'Length' in both
+    chapters; conformance LengthNullString / LengthNullList). A run-time null carries no type,
+    so the resolver passes ``list_operand=True`` when the operand's static type is a List.
     """
+    if value is None:
+        return 0 if list_operand else None
     return len(value)
 
 
