@@ -376,7 +376,8 @@ def interval_selector(
     (``Interval[5, 3]``, ``Interval[5, 5)``); an unknown order is allowed."""
     ivl = Interval(low, high, low_closed, high_closed, point_type)
     if low is not None and high is not None:
-        if _lt(*reversed(_bounds(ivl))) is True:
+        start, end = _bounds(ivl)
+        if _lt(end, start) is True:
             raise CqlRuntimeError(
                 "invalid interval: the ending boundary must be greater than or equal to the"
                 " starting boundary"

@@ -1,0 +1,76 @@
+"""The `pedqm` command as a user runs it: output, exit codes, and no tracebacks."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pedqm.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cql_expression_prints_a_cql_literal(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "cql", "Interval[1, 10] contains 5") == (0, "true\n", "")
+    code, out, _ = run(capsys, "cql", "{ 1 'mg', 2 days }")
+    assert (code, out.strip()) == (0, "{1 'mg', 2 days}")
+
+
+def test_cql_syntax_error_shows_line_column_and_caret(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "cql", "1 + (2 *")
+    assert code == 1 and out == ""
+    assert "<expression>:1:" in err and "^" in err and "Traceback" not in err
+
+
+def test_cql_runtime_error_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "cql", "singleton from {1, 2}")
+    assert code == 3 and "run-time error" in err and "Traceback" not in err
+
+
+def test_cql_file_with_define_and_params(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lib = tmp_path / "Lib.cql"
+    lib.write_text("library Lib\nparameter Age Integer default 3\ndefine Older: Age + 1\ndefine Other: 'x'\n")
+    assert run(capsys, "cql", "--file", str(lib), "--define", "Older") == (0, "Older: 4\n", "")
+    assert run(capsys, "cql", "-f", str(lib), "-d", "Older", "-p", "Age=10") == (0, "Older: 11\n", "")
+    code, out, _ = run(capsys, "cql", "-f", str(lib))
+    assert code == 0 and out.splitlines() == ["Older: 4", "Other: 'x'"]
+
+
+def test_cql_file_reports_all_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lib = tmp_path / "Bad.cql"
+    lib.write_text("library Bad\ndefine A: Nope\ndefine B: 1 +\ndefine C: Missing(2)\n")
+    code, _, err = run(capsys, "cql", "--file", str(lib))
+    assert code == 1
+    assert "Bad.cql:3:13: syntax error" in err  # syntax errors come first, every one of them
+    lib.write_text("library Bad\ndefine A: Nope\ndefine B: 1\ndefine C: Missing(2)\n")
+    code, _, err = run(capsys, "cql", "--file", str(lib))
+    assert code == 1 and "Bad:2:11:" in err and "Bad:4:11:" in err and "2 errors" in err
+
+
+def test_missing_file_and_bad_usage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "cql", "--file", str(tmp_path / "none.cql"))
+    assert code == 2 and "no such file" in err
+    code, _, err = run(capsys, "cql")
+    assert code == 2
+
+
+def test_demo_runs_on_bundled_data(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "demo")
+    assert code == 0, err
+    assert "First Birthday" in out and "@2025-02-28" in out  # leap-day birthday rolls to Feb 28
+
+
+@pytest.mark.skipif(shutil.which("pedqm") is None and not Path(sys.executable).with_name("pedqm").exists(),
+                    reason="console script not installed")
+def test_installed_console_script() -> None:
+    exe = shutil.which("pedqm") or str(Path(sys.executable).with_name("pedqm"))
+    proc = subprocess.run([exe, "cql", "2 + 3"], capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout) == (0, "5\n")
