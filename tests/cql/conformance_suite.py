@@ -75,11 +75,9 @@ def same_value(actual: Any, expected: Any) -> bool:
     """Structural sameness of two run-time values, strict about CQL types."""
     from pedqm.cql import to_cql
     from pedqm.cql.operators.comparison import equal
-    from pedqm.cql.runtime.values import CqlTuple
-    from pedqm.cql.types import type_of_value
-
     from pedqm.cql.runtime.temporal import Uncertainty
-    from pedqm.cql.runtime.values import Interval
+    from pedqm.cql.runtime.values import CqlTuple, Interval
+    from pedqm.cql.types import type_of_value
 
     if actual is None or expected is None:
         return actual is None and expected is None

@@ -150,6 +150,20 @@ def _sort_key(descending: bool) -> Callable[[Any, Any], int]:
     return cmp
 
 
+def _sorted(values: list[Any], key_fn: Fn | None, descending: bool, env: Env, alias: str | None) -> list[Any]:
+    """Stable sort by one `sort by` item (nulls first ascending, CQL 'Sort')."""
+    cmp = _sort_key(descending)
+    if key_fn is None:
+        return sorted(values, key=functools.cmp_to_key(cmp))
+
+    def bind(v: Any) -> Env:
+        return env.child({"$this": v, alias: v} if alias else {"$this": v})
+
+    keys = [key_fn(bind(v)) for v in values]
+    order = sorted(range(len(values)), key=functools.cmp_to_key(lambda i, j: cmp(keys[i], keys[j])))
+    return [values[i] for i in order]
+
+
 class Compiler:
     def __init__(self, lib: CompiledLibrary):
         self.lib = lib
@@ -365,8 +379,9 @@ class Compiler:
                     c = compare(lo, hi)
                 except TypeError:
                     raise CqlRuntimeError(f"interval bounds {lo!r} and {hi!r} are of different types") from None
-                if c is not None and c > 0:
-                    raise CqlRuntimeError("invalid interval: the low bound is greater than the high bound")
+                if c is not None and (c > 0 or (c == 0 and not (lc and hc))):
+                    # Interval[5, 5) has no points: the spec (and suite) make it an error
+                    raise CqlRuntimeError("invalid interval: the high bound must be after the low bound")
             return Interval(lo, hi, lc, hc, pt)
 
         return interval
@@ -501,15 +516,10 @@ class Compiler:
             else:
                 values = [CqlTuple({a: e2.vars[a] for a, _ in sources}) for e2 in kept]
             if sort:
+                # without a return clause the element is the alias's value, so bind both
+                sort_alias = single_alias if ret is None else None
                 for key_fn, desc in reversed(sort):
-                    if key_fn is None:
-                        values.sort(key=functools.cmp_to_key(_sort_key(desc)))
-                    else:
-                        kf = key_fn
-                        keyed = [(kf(env.child({"$this": v})), v) for v in values]
-                        cmp = _sort_key(desc)
-                        keyed.sort(key=functools.cmp_to_key(lambda x, y: cmp(x[0], y[0])))
-                        values = [v for _, v in keyed]
+                    values = _sorted(values, key_fn, desc, env, sort_alias)
             if singular:
                 return values[0] if values else None
             return values
@@ -539,10 +549,11 @@ def _build_quantity(d: dict[str, Any]) -> Any:
     return Quantity(Decimal(value), d.get("unit") or "1")
 
 
-def _build_ratio(d: dict[str, Any]) -> Any:
+def _build_ratio(d: dict[str, Any]) -> Any:  # None when a part is missing
     from .runtime.quantity import Ratio
 
-    return Ratio(d.get("numerator"), d.get("denominator"))
+    num, den = d.get("numerator"), d.get("denominator")
+    return None if num is None or den is None else Ratio(num, den)
 
 
 def _build_valueset(d: dict[str, Any]) -> ValueSetRef:

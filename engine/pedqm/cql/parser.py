@@ -632,7 +632,7 @@ def _syntax_error(exc: UnexpectedInput, text: str, library: str) -> SourceError:
         else:
             msg = f"unexpected {tok.value!r}" + _describe_expected(set(exc.expected))
     elif isinstance(exc, UnexpectedCharacters):
-        msg = f"unexpected character {text[exc.pos_in_stream]!r}"
+        msg = f"unexpected character {text[exc.pos_in_stream or 0]!r}"
     elif isinstance(exc, UnexpectedEOF):
         msg = "unexpected end of input"
     else:  # pragma: no cover - lark's hierarchy is closed

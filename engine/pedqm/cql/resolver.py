@@ -548,6 +548,9 @@ class Resolver:
             return self.op(op_name, args, loc, precision=precision, **opts)
         if lookup(name) is None or name.startswith("_"):
             raise self.error(f"could not resolve function {name!r} with {len(args)} argument(s)", loc)
+        if name == "Length" and args and isinstance(args[0].type, T.ListType):
+            # Length(null as List<T>) is 0 but Length(null as String) is null: only the type tells
+            return self.op(name, args, loc, list_operand=True)
         return self.op(name, args, loc)
 
     # -- operators
@@ -728,10 +731,10 @@ class Resolver:
             lft = part(left, e.left_part)
             return self.op("ProperIncludedIn" if e.proper else "IncludedIn", [lft, right], loc, precision=prec)
         if k in ("starts", "ends", "occurs"):
-            name = {"starts": "Starts", "ends": "Ends"}.get(k)
-            if name is None:
+            op_name = {"starts": "Starts", "ends": "Ends"}.get(k)
+            if op_name is None:
                 raise self.error("'occurs' needs a timing phrase after it", loc)
-            return self.op(name, [left, right], loc, precision=prec)
+            return self.op(op_name, [left, right], loc, precision=prec)
         if k == "meets":
             name = {None: "Meets", "before": "MeetsBefore", "after": "MeetsAfter"}[e.direction]
             return self.op(name, [left, right], loc, precision=prec)

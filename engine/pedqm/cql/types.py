@@ -225,6 +225,8 @@ def value_is(v: Any, t: CqlType) -> bool:
     vt = type_of_value(v)
     if vt == t:
         return True
+    if vt in (VALUESET, CODESYSTEM) and t == system("Vocabulary"):
+        return True
     if isinstance(vt, NamedType) and isinstance(t, NamedType):
         if vt.simple == t.simple and (t.name.startswith("System.") or vt.name.startswith("System.")):
             return vt.name.startswith("System.") == t.name.startswith("System.")
