@@ -66,8 +66,10 @@ def load_known_failures(path: Path = KNOWN_FAILURES) -> dict[str, str]:
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        case_id, _, reason = line.partition(" ")
-        known[case_id] = reason.strip() or "no reason given"
+        # ids are File::Group::Name where Group may contain spaces; the name has none
+        file_part, group, rest = line.split("::", 2)
+        name, _, reason = rest.partition(" ")
+        known[f"{file_part}::{group}::{name}"] = reason.strip() or "no reason given"
     return known
 
 
@@ -87,6 +89,10 @@ def same_value(actual: Any, expected: Any) -> bool:
     if isinstance(expected, list):
         return isinstance(actual, list) and len(actual) == len(expected) and all(
             same_value(a, e) for a, e in zip(actual, expected))
+    if isinstance(expected, Interval):
+        return isinstance(actual, Interval) and (actual.low_closed, actual.high_closed) == (
+            expected.low_closed, expected.high_closed) and same_value(actual.low, expected.low) and same_value(
+            actual.high, expected.high)
     if isinstance(expected, CqlTuple):
         return isinstance(actual, CqlTuple) and set(actual) == set(expected) and all(
             same_value(actual[k], expected[k]) for k in expected)

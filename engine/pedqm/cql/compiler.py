@@ -160,7 +160,11 @@ def _sorted(values: list[Any], key_fn: Fn | None, descending: bool, env: Env, al
         return env.child({"$this": v, alias: v} if alias else {"$this": v})
 
     keys = [key_fn(bind(v)) for v in values]
-    order = sorted(range(len(values)), key=functools.cmp_to_key(lambda i, j: cmp(keys[i], keys[j])))
+
+    def by_key(i: int, j: int) -> int:
+        return cmp(keys[i], keys[j])
+
+    order = sorted(range(len(values)), key=functools.cmp_to_key(by_key))
     return [values[i] for i in order]
 
 
