@@ -219,6 +219,7 @@ class FunctionModel:
     body: Node | None
     fluent: bool
     external: bool
+    access: str = "public"
     loc: Loc = NOWHERE
     ast_body: Any = None  # resolved lazily so (mutually) recursive functions work
 

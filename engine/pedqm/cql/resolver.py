@@ -87,6 +87,8 @@ _POINT_OF_OPERAND = {"Start", "End", "PointFrom", "Width"}
 @dataclass
 class Scope:
     names: dict[str, tuple[str, T.CqlType]] = field(default_factory=dict)  # name -> (kind, type)
+    # in `sort by`, an identifier that names nothing else is a property of the sorted element
+    unknown_is_property: bool = False
 
 
 class ResolvedLibrary:
@@ -173,7 +175,7 @@ class Resolver:
                     out.key, st.name, [o.name for o in st.operands],
                     [self.type_from_spec(o.type) for o in st.operands],
                     self.type_from_spec(st.return_type) if st.return_type else T.ANY,
-                    None, st.fluent, st.body is None, st.loc, st.body,
+                    None, st.fluent, st.body is None, st.access, st.loc, st.body,
                 )
                 out.functions.setdefault(st.name, []).append(fm)
         for p in lib.parameters:
@@ -293,6 +295,8 @@ class Resolver:
         for scope in reversed(self.scopes):
             if name in scope.names:
                 return scope.names[name]
+            if scope.unknown_is_property:
+                return ("property", T.ANY)
         return None
 
     def _find_codesystem(self, name: str) -> tuple[ResolvedLibrary, ast.CodeSystemDef] | None:
@@ -479,7 +483,7 @@ class Resolver:
         if fluent_only:
             overloads = [f for f in overloads if f.fluent]
         if lib is not self.out:
-            overloads = [f for f in overloads if True]
+            overloads = [f for f in overloads if f.access != "private"]
         if not overloads:
             return None
         exact = [f for f in overloads if all(T.subtype_of(a.type, p) for a, p in zip(args, f.operand_types))]
@@ -605,8 +609,9 @@ class Resolver:
         simple = t.simple if isinstance(t, T.NamedType) else str(t)
         if simple not in ("Integer", "Long", "Decimal", "Date", "DateTime", "Time", "Quantity"):
             raise self.error(f"{e.which} is not defined for type {t}", e.loc)
-        return self.op(name, [self.lit(simple, T.STRING)], e.loc).__class__(
-            name, [self.lit(simple, T.STRING)], None, {}, type=t, loc=e.loc)
+        node = self.op(name, [self.lit(simple, T.STRING)], e.loc)
+        node.type = t
+        return node
 
     def x_TypeOp(self, e: ast.TypeOp) -> model.Node:
         operand = self.expr(e.operand)
@@ -852,10 +857,7 @@ class Resolver:
                 elem_t = T.TupleType(tuple((s.alias, scope.names[s.alias][1]) for s in sources))
             sort = None
             if e.sort is not None:
-                sort_scope = Scope({"$this": ("alias", elem_t)})
-                if isinstance(elem_t, T.TupleType) or T.is_any(elem_t) or (isinstance(elem_t, T.NamedType) and not elem_t.name.startswith("System.")):
-                    pass
-                self.scopes.append(_SortScope(sort_scope.names))
+                self.scopes.append(Scope({"$this": ("alias", elem_t)}, unknown_is_property=True))
                 try:
                     sort = [model.SortByItem(self.expr(i.expr) if i.expr is not None else None, i.descending) for i in e.sort]
                 finally:
@@ -867,25 +869,3 @@ class Resolver:
         else:
             qtype = elem_t if singular else T.ListType(elem_t)
         return model.Query(sources, lets, rels, where, ret, e.return_distinct, agg, sort, singular, type=qtype)
-
-
-class _SortScope(Scope):
-    """In `sort by`, an unknown identifier names a property of the element being sorted."""
-
-    def __init__(self, names: dict[str, tuple[str, T.CqlType]]):
-        super().__init__(names)
-
-    def __contains__(self, name: str) -> bool:  # pragma: no cover - not used
-        return True
-
-
-def _sort_lookup(self: Resolver, name: str) -> tuple[str, T.CqlType] | None:
-    for scope in reversed(self.scopes):
-        if name in scope.names:
-            return scope.names[name]
-        if isinstance(scope, _SortScope):
-            return ("property", T.ANY)
-    return None
-
-
-Resolver.lookup_scoped = _sort_lookup  # type: ignore[method-assign]
