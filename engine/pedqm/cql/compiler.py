@@ -8,7 +8,6 @@ deterministic within one evaluation context).
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +17,7 @@ from . import types as T
 from .context import EvaluationContext
 from .errors import CqlRuntimeError
 from .operators.comparison import compare, equal
+from .operators.list import sort_list
 from .operators.registry import lookup
 from .resolver import ResolvedLibrary
 from .runtime.values import Code, CodeSystemRef, Concept, CqlTuple, Interval, ValueSetRef
@@ -131,40 +131,19 @@ class CompiledLibrary:
         raise KeyError(kind)
 
 
-def _sort_key(descending: bool) -> Callable[[Any, Any], int]:
-    def cmp(a: Any, b: Any) -> int:
-        if a is None or b is None:
-            r = 0 if a is b else (-1 if a is None else 1)
-        else:
-            try:
-                c = compare(a, b)
-            except TypeError:
-                c = 0
-            if c is None and hasattr(a, "sort_key") and hasattr(b, "sort_key"):
-                # uncertain order (e.g. dates of different precision): less precise first
-                ka, kb = a.sort_key(), b.sort_key()
-                c = (ka > kb) - (ka < kb)
-            r = c or 0
-        return -r if descending else r
-
-    return cmp
-
-
 def _sorted(values: list[Any], key_fn: Fn | None, descending: bool, env: Env, alias: str | None) -> list[Any]:
-    """Stable sort by one `sort by` item (nulls first ascending, CQL 'Sort')."""
-    cmp = _sort_key(descending)
+    """Stable sort by one `sort by` item, with the list chapter's order (nulls first ascending).
+
+    Sort keys are evaluated once per element, not once per comparison.
+    """
     if key_fn is None:
-        return sorted(values, key=functools.cmp_to_key(cmp))
+        return sort_list(values, descending) or []
 
     def bind(v: Any) -> Env:
         return env.child({"$this": v, alias: v} if alias else {"$this": v})
 
     keys = [key_fn(bind(v)) for v in values]
-
-    def by_key(i: int, j: int) -> int:
-        return cmp(keys[i], keys[j])
-
-    order = sorted(range(len(values)), key=functools.cmp_to_key(by_key))
+    order = sort_list(list(range(len(values))), descending, key=keys.__getitem__) or []
     return [values[i] for i in order]
 
 
