@@ -21,6 +21,7 @@ from . import ast, model
 from . import types as T
 from .errors import SourceError
 from .operators.registry import lookup
+from .runtime.values import INT_MAX, INT_MIN
 
 _PRECISIONS = {
     "year": "year", "years": "year", "month": "month", "months": "month", "week": "week",
@@ -335,7 +336,7 @@ class Resolver:
                 return self.lit(e.text, T.STRING)
             if k == "Integer":
                 v = int(e.text)
-                if not -(2**31) <= v <= 2**31 - 1:
+                if not INT_MIN <= v <= INT_MAX:
                     raise self.error(f"integer literal {e.text} is out of range for Integer", e.loc)
                 return self.lit(v, T.INTEGER)
             if k == "Long":

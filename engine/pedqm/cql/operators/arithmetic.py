@@ -46,11 +46,9 @@ from ..runtime.quantity import (
 from ..runtime.temporal import Date, DateTime, Time
 from ..runtime.temporal import Precision as TemporalPrecision
 from ..runtime.uncertainty import Uncertainty
-from ..runtime.values import Long
+from ..runtime.values import INT_MAX, INT_MIN, LONG_MAX, LONG_MIN, Long
 from .registry import operator
 
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1
-LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
 STEP = Decimal("1E-8")  # CQL Decimal step size (scale 8)
 DECIMAL_OVERFLOW = Decimal(10) ** 28  # see the module docstring
 MAX_SCALE = 8

@@ -26,6 +26,10 @@ from ..runtime.quantity import (
 )
 from ..runtime.temporal import Date, DateTime, Time
 from ..runtime.values import (
+    INT_MAX,
+    INT_MIN,
+    LONG_MAX,
+    LONG_MIN,
     Code,
     CodeSystemRef,
     Concept,
@@ -35,9 +39,6 @@ from ..runtime.values import (
     ValueSetRef,
 )
 from .registry import operator
-
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1
-LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
 
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
 _DECIMAL_TEXT = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")

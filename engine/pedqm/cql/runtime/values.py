@@ -27,6 +27,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # CQL Integer is 32-bit
+LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1  # CQL Long is 64-bit
+
 
 class Long(int):
     """A CQL Long (64-bit); kept distinct from Integer so results keep their CQL type."""
