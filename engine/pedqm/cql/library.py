@@ -41,6 +41,13 @@ def directory_lookup(*dirs: Path | str) -> SourceLookup:
     return find
 
 
+def _load_model(name: str, version: str | None) -> Any:
+    """Data models come from pedqm.fhir (FHIR, QI-Core, US Core model info)."""
+    from ..fhir.model import load_model
+
+    return load_model(name, version)
+
+
 class LibraryManager:
     """Compiles libraries and the libraries they include, each once."""
 
@@ -78,7 +85,7 @@ class LibraryManager:
         return self.resolve_ast(tree, text, source_name)
 
     def resolve_ast(self, tree: ast.Library, text: str, source_name: str) -> ResolvedLibrary:
-        resolver = Resolver(tree, text, source_name, self._load_resolved)
+        resolver = Resolver(tree, text, source_name, self._load_resolved, _load_model)
         resolved = resolver.resolve_library()
         if resolver.errors:
             raise CqlCompileError(resolver.errors)

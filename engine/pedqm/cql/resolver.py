@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from . import ast, model
 from . import types as T
@@ -47,9 +47,12 @@ _FUNCTION_ALIASES: dict[str, tuple[str, dict[str, Any]]] = {
     "Time": ("TimeSelector", {}),
 }
 
-# System type names that the FHIR-based models (FHIR, QICore, USCore) also define: in a library
-# using such a model, the unqualified name means the model's type (as FHIRHelpers relies on).
-_MODEL_SHADOWED = {"Quantity", "Ratio"}
+# operators that work on model values (resources) as they are, without conversion to System values
+_KEEPS_MODEL_VALUES = {
+    "ToSystemValue", "Exists", "Count", "First", "Last", "SingletonFrom", "Distinct", "Flatten",
+    "IndexOf", "Skip", "Take", "Tail", "Slice", "Indexer", "Coalesce", "CoalesceList", "IsNull",
+    "IsTrue", "IsFalse", "Union", "Intersect", "Except", "Length", "children", "descendents",
+}
 
 _BOOLEAN_OPS = {
     "Equal", "NotEqual", "Equivalent", "NotEquivalent", "Less", "Greater", "LessOrEqual",
@@ -83,6 +86,16 @@ _SAME_AS_OPERAND = {
 }
 _ELEMENT_OF_OPERAND = {"First", "Last", "SingletonFrom", "Min", "Max", "Median", "Mode", "Indexer"}
 _POINT_OF_OPERAND = {"Start", "End", "PointFrom", "Width"}
+
+
+def _is_model_type(t: T.CqlType) -> bool:
+    if isinstance(t, T.NamedType):
+        return not t.name.startswith("System.") and "." in t.name
+    if isinstance(t, T.ListType):
+        return _is_model_type(t.element)
+    if isinstance(t, T.ChoiceType):
+        return any(_is_model_type(c) for c in t.choices)
+    return False
 
 
 @dataclass
@@ -119,9 +132,29 @@ class _Unresolved(Exception):
 LibraryLoader = Callable[[str, "str | None"], "ResolvedLibrary"]
 
 
+class DataModel(Protocol):
+    """What the resolver needs from a data model (FHIR, QI-Core, ...): see pedqm.fhir.model."""
+
+    name: str
+
+    def find_class(self, name: str) -> Any: ...
+
+    def element(self, type_name: str, prop: str) -> Any: ...
+
+    def static_type(self, text: str) -> T.CqlType: ...
+
+    def is_subtype(self, type_name: str, ancestor: str) -> bool: ...
+
+
+ModelLoader = Callable[[str, "str | None"], DataModel]
+
+
 class Resolver:
-    def __init__(self, lib: ast.Library, source: str, source_name: str, loader: LibraryLoader | None):
+    def __init__(self, lib: ast.Library, source: str, source_name: str, loader: LibraryLoader | None,
+                 model_loader: ModelLoader | None = None):
         self.lib = lib
+        self.models: dict[str, DataModel] = {}
+        self.model_loader = model_loader
         self.lines = source.splitlines()
         self.source_name = lib.name or source_name
         self.loader = loader
@@ -130,6 +163,7 @@ class Resolver:
         self.out = ResolvedLibrary(key, lib.name, lib.version, source_name)
         self.scopes: list[Scope] = []
         self._resolving: set[str] = set()
+        self._failed: set[str] = set()  # definitions/functions whose errors are already reported
 
     # ------------------------------------------------------------------ errors
     def error(self, message: str, loc: ast.Loc) -> _Unresolved:
@@ -141,6 +175,16 @@ class Resolver:
     def resolve_library(self) -> ResolvedLibrary:
         out, lib = self.out, self.lib
         out.usings = list(lib.usings)
+        for u in lib.usings:
+            if u.model == "System":
+                continue
+            if self.model_loader is None:
+                self.error(f"data model {u.model} is not available here", u.loc)
+                continue
+            try:
+                self.models[u.model] = self.model_loader(u.model, u.version)
+            except Exception as exc:  # noqa: BLE001 - reported with the using's location
+                self.error(str(exc), u.loc)
         out.contexts = list(lib.contexts)
         for inc in lib.includes:
             if self.loader is None:
@@ -194,10 +238,12 @@ class Resolver:
         for overloads in out.functions.values():
             for fm in overloads:
                 self.resolve_function(fm)
+        unique = {(e.line, e.column, e.message): e for e in self.errors}
+        self.errors = sorted(unique.values(), key=lambda e: (e.line, e.column))
         return out
 
     def resolve_definition(self, d: model.DefinitionModel) -> None:
-        if d.expression is not None or d.ast_expr is None:
+        if d.expression is not None or d.ast_expr is None or d.name in self._failed:
             return
         if d.name in self._resolving:
             # a recursive reference: its type stays unknown; evaluation still works
@@ -208,6 +254,7 @@ class Resolver:
             d.expression = self.expr(d.ast_expr)
         except _Unresolved:
             d.expression = None
+            self._failed.add(d.name)
         finally:
             self.scopes = saved
             self._resolving.discard(d.name)
@@ -215,9 +262,9 @@ class Resolver:
             d.ast_expr = None
 
     def resolve_function(self, fm: model.FunctionModel) -> None:
-        if fm.body is not None or fm.ast_body is None:
-            return
         key = f"function {fm.name}/{id(fm)}"
+        if fm.body is not None or fm.ast_body is None or key in self._failed:
+            return
         if key in self._resolving:
             return
         self._resolving.add(key)
@@ -229,6 +276,7 @@ class Resolver:
                 fm.return_type = fm.body.type
         except _Unresolved:
             fm.body = None
+            self._failed.add(key)
         finally:
             self.scopes = saved
             self._resolving.discard(key)
@@ -241,11 +289,24 @@ class Resolver:
             return T.ANY
         if isinstance(spec, ast.NamedTypeSpec):
             if spec.namespace:
+                if spec.namespace == "System":
+                    if spec.name not in T.SYSTEM_TYPE_NAMES:
+                        raise self.error(f"unknown type System.{spec.name}", spec.loc)
+                    return T.system(spec.name)
+                m = self.models.get(spec.namespace)
+                if m is not None and m.find_class(spec.name) is None:
+                    raise self.error(f"model {spec.namespace} has no type {spec.name!r}", spec.loc)
                 return T.NamedType(f"{spec.namespace}.{spec.name}")
-            models = [u.model for u in self.lib.usings if u.model != "System"]
-            if spec.name in T.SYSTEM_TYPE_NAMES and not (models and spec.name in _MODEL_SHADOWED):
+            # the library's models first, then System (so FHIRHelpers' `Quantity` is FHIR.Quantity)
+            for m in self.models.values():
+                ci = m.find_class(spec.name)  # also accepts a quoted "QICore.observation-bmi"
+                if ci is not None:
+                    return T.NamedType(ci.qualified)
+            if spec.name in T.SYSTEM_TYPE_NAMES:
                 return T.system(spec.name)
-            return T.NamedType(f"{models[0]}.{spec.name}") if models else T.NamedType(spec.name)
+            if self.models:
+                raise self.error(f"unknown type {spec.name!r}", spec.loc)
+            return T.NamedType(spec.name)
         if isinstance(spec, ast.ListTypeSpec):
             return T.ListType(self.type_from_spec(spec.element))
         if isinstance(spec, ast.IntervalTypeSpec):
@@ -258,6 +319,15 @@ class Resolver:
 
     # ------------------------------------------------------------------ helpers
     def op(self, name: str, operands: list[model.Node], loc: ast.Loc, precision: str | None = None, **options: Any) -> model.OperatorCall:
+        if self.models and name not in _KEEPS_MODEL_VALUES:
+            operands = [self._system_value(o) for o in operands]
+        if name in ("In", "Contains") and len(operands) == 2:
+            vocab = operands[1] if name == "In" else operands[0]
+            item = operands[0] if name == "In" else operands[1]
+            if vocab.type == T.VALUESET:
+                name, operands = "InValueSet", [item, vocab]
+            elif vocab.type == T.CODESYSTEM:
+                name, operands = "InCodeSystem", [item, vocab]
         info = lookup(name)
         if info is None:
             raise self.error(f"unknown operator {name}", loc)
@@ -266,6 +336,15 @@ class Resolver:
             raise self.error(f"{name} takes {lo if lo == hi else f'{lo} to {hi}'} argument(s), {len(operands)} given", loc)
         return model.OperatorCall(name, operands, precision, options, type=self.result_type(name, operands), loc=loc)
 
+    def _system_value(self, node: model.Node) -> model.Node:
+        """Wrap an operand whose static type is a model type (e.g. FHIR.dateTime) so that the
+        operator receives the System value (the implicit FHIRHelpers conversion of the spec)."""
+        t = node.type
+        if _is_model_type(t):
+            conv = model.OperatorCall("ToSystemValue", [node], None, {}, type=T.ANY, loc=node.loc)
+            return conv
+        return node
+
     @staticmethod
     def result_type(name: str, operands: list[model.Node]) -> T.CqlType:
         if name in _BOOLEAN_OPS:
@@ -273,6 +352,12 @@ class Resolver:
         if name in _RESULT_TYPES:
             return _RESULT_TYPES[name]
         first = operands[0].type if operands else T.ANY
+        if name == "Union" and len(operands) == 2:
+            a, b = operands[0].type, operands[1].type
+            if isinstance(a, T.ListType) and isinstance(b, T.ListType):
+                return T.ListType(T.common_type([a.element, b.element]))
+            if T.is_any(a) or T.is_any(b):
+                return b if T.is_any(a) else a
         if name in _SAME_AS_OPERAND:
             if name in ("Add", "Subtract", "Multiply", "Modulo", "TruncatedDivide") and len(operands) == 2:
                 return T.common_type([first, operands[1].type]) if not isinstance(T.common_type([first, operands[1].type]), T.ChoiceType) else first
@@ -439,17 +524,33 @@ class Resolver:
                     raise self.error(f"library {lib.name} has no definition named {e.name!r}", e.loc)
                 return node
         source = self.expr(e.source)
+        t = source.type
+        if isinstance(t, T.NamedType) and "." in t.name and t.name.split(".", 1)[0] in self.models:
+            m = self.models[t.name.split(".", 1)[0]]
+            if m.find_class(t.name) is not None and m.element(t.name, e.name) is None:
+                raise self.error(f"{t.name} has no element {e.name!r}", e.loc)
         return model.Property(source, e.name, type=self.property_type(source.type, e.name))
 
-    @staticmethod
-    def property_type(t: T.CqlType, name: str) -> T.CqlType:
+    def property_type(self, t: T.CqlType, name: str) -> T.CqlType:
         if isinstance(t, T.TupleType):
             return dict(t.elements).get(name, T.ANY)
         if isinstance(t, T.IntervalType) and name in ("low", "high"):
             return t.point
         if isinstance(t, T.ListType):
-            inner = Resolver.property_type(t.element, name)
+            inner = self.property_type(t.element, name)
+            if isinstance(inner, T.ListType):
+                return inner  # a path through a list flattens
             return T.ListType(inner) if not T.is_any(inner) else T.ANY
+        if isinstance(t, T.ChoiceType):
+            found = [self.property_type(c, name) for c in t.choices]
+            known = [f for f in found if not T.is_any(f)]
+            return T.common_type(known) if known else T.ANY
+        if isinstance(t, T.NamedType) and "." in t.name:
+            m = self.models.get(t.name.split(".", 1)[0])
+            if m is not None:
+                el = m.element(t.name, name)
+                if el is not None:
+                    return m.static_type(el.type_text)
         return T.ANY
 
     def x_Indexer(self, e: ast.Indexer) -> model.Node:
@@ -487,7 +588,7 @@ class Resolver:
             overloads = [f for f in overloads if f.access != "private"]
         if not overloads:
             return None
-        exact = [f for f in overloads if all(T.subtype_of(a.type, p) for a, p in zip(args, f.operand_types))]
+        exact = [f for f in overloads if all(self.subtype_of(a.type, p) for a, p in zip(args, f.operand_types))]
         chosen: list[model.FunctionModel]
         converted = args
         if exact:
@@ -518,10 +619,30 @@ class Resolver:
         rtype = chosen[0].return_type if len(chosen) == 1 else T.ANY
         return model.FunctionRef(lib.key, name, converted, chosen, type=rtype, loc=loc)
 
+    def subtype_of(self, t: T.CqlType, target: T.CqlType) -> bool:
+        """T.subtype_of, plus the data models' class hierarchy (a QI-Core profile such as
+        observation-bmi is an Observation)."""
+        if T.subtype_of(t, target):
+            return True
+        if isinstance(t, T.ListType) and isinstance(target, T.ListType):
+            return self.subtype_of(t.element, target.element)
+        if isinstance(t, T.IntervalType) and isinstance(target, T.IntervalType):
+            return self.subtype_of(t.point, target.point)
+        if isinstance(target, T.ChoiceType):
+            return any(self.subtype_of(t, c) for c in target.choices)
+        if isinstance(t, T.ChoiceType):
+            return all(self.subtype_of(c, target) for c in t.choices)
+        if isinstance(t, T.NamedType) and isinstance(target, T.NamedType) and "." in t.name:
+            ns = t.name.split(".", 1)[0]
+            m = self.models.get(ns)
+            if m is not None and target.name.startswith(ns + "."):
+                return bool(m.is_subtype(t.name, target.name))
+        return False
+
     def convert_args(self, args: list[model.Node], targets: list[T.CqlType]) -> list[model.Node] | None:
         out = []
         for a, t in zip(args, targets):
-            if T.subtype_of(a.type, t) or T.is_any(a.type):
+            if self.subtype_of(a.type, t) or T.is_any(a.type):
                 out.append(a)
                 continue
             conv = T.implicit_conversion(a.type, t)
@@ -809,9 +930,25 @@ class Resolver:
     def x_Retrieve(self, e: ast.Retrieve) -> model.Node:
         t = self.type_from_spec(e.type)
         name = t.name if isinstance(t, T.NamedType) else str(t)
+        code_path, comparator = e.code_path, e.comparator
+        m = self.models.get(name.split(".", 1)[0]) if "." in name else None
+        if m is not None:
+            ci = m.find_class(name)
+            if ci is None or not ci.retrievable:
+                raise self.error(f"{name} is not a retrievable type of model {m.name}", e.loc)
+            if e.terminology is not None and code_path is None:
+                code_path = ci.primary_code_path
+                if code_path is None:
+                    raise self.error(f"{name} has no primary code path; name one: [{e.type.name}: path in ...]", e.loc)
+            if code_path is not None and m.element(name, code_path.split(".")[0]) is None:
+                raise self.error(f"{name} has no element {code_path!r}", e.loc)
+        elif not self.models:
+            raise self.error("a retrieve needs a data model: add a `using` declaration (e.g. using QICore version '4.1.1')", e.loc)
         codes = self.expr(e.terminology) if e.terminology is not None else None
         context = self.expr(e.context) if e.context is not None else None
-        return model.Retrieve(name, e.code_path, e.comparator, codes, context, type=T.ListType(t))
+        if codes is not None and comparator is None:
+            comparator = "in" if codes.type in (T.VALUESET, T.CODESYSTEM) or isinstance(codes.type, T.ListType) else "~"
+        return model.Retrieve(name, code_path, comparator, codes, context, type=T.ListType(t))
 
     def x_Query(self, e: ast.Query) -> model.Node:
         scope = Scope()
