@@ -1,0 +1,173 @@
+"""CQL retrieve (`[Encounter: "Office Visit"]`) over one patient's FHIR resources.
+
+Implements the engine's `DataProvider` protocol for a :class:`~pedqm.fhir.records.PatientRecord`:
+the retrieve's model type names a FHIR resource type (QI-Core profiles name their base resource);
+negation profiles (ProcedureNotDone, ObservationNotDone, MedicationNotRequested, ...) select the
+resources that say the act did not happen; vital-sign profiles select by their fixed LOINC code;
+the code filter reads the type's primary code path (or the path written) through the model and
+tests it against a value set, a code, a concept or a list of codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..cql.context import TerminologyProvider
+from ..cql.errors import CqlRuntimeError
+from ..cql.operators.comparison import equal, equivalent
+from ..cql.runtime.values import Code, Concept, ValueSetRef
+from .model import ModelInfo, load_model
+from .navigation import FhirNode, read_property
+from .records import PatientRecord, Resource
+
+
+def _status(*values: str) -> Callable[[Resource], bool]:
+    return lambda r: r.get("status") in values
+
+
+def _do_not_perform(r: Resource) -> bool:
+    if r.get("doNotPerform") is True:
+        return True
+    return any(
+        ext.get("url", "").endswith("request-doNotPerform") and ext.get("valueBoolean") is True
+        for ext in r.get("modifierExtension") or []
+    )
+
+
+# QI-Core negation profiles: what makes a resource of the base type one of them
+_NEGATION: dict[str, Callable[[Resource], bool]] = {
+    "ProcedureNotDone": _status("not-done"),
+    "ImmunizationNotDone": _status("not-done"),
+    "MedicationAdministrationNotDone": _status("not-done"),
+    "CommunicationNotDone": _status("not-done"),
+    "MedicationDispenseNotDone": _status("declined", "stopped"),
+    "MedicationDispenseDeclined": _status("declined"),
+    "ObservationNotDone": _status("cancelled"),
+    "ObservationCancelled": _status("cancelled"),
+    "TaskRejected": _status("rejected"),
+    "MedicationNotRequested": _do_not_perform,
+    "ServiceNotRequested": _do_not_perform,
+    "DeviceNotRequested": _do_not_perform,
+    "NutritionOrderNotRequested": _do_not_perform,
+}
+
+# FHIR R4 vital-signs profiles and their fixed LOINC codes (hl7.org/fhir/R4/observation-vitalsigns.html)
+_VITAL_SIGN_CODES = {
+    "http://hl7.org/fhir/StructureDefinition/bmi": {"39156-5"},
+    "http://hl7.org/fhir/StructureDefinition/bodyheight": {"8302-2"},
+    "http://hl7.org/fhir/StructureDefinition/bodyweight": {"29463-7"},
+    "http://hl7.org/fhir/StructureDefinition/bodytemp": {"8310-5"},
+    "http://hl7.org/fhir/StructureDefinition/bp": {"85354-9"},
+    "http://hl7.org/fhir/StructureDefinition/headcircum": {"9843-4"},
+    "http://hl7.org/fhir/StructureDefinition/heartrate": {"8867-4"},
+    "http://hl7.org/fhir/StructureDefinition/oxygensat": {"2708-6", "59408-5"},
+    "http://hl7.org/fhir/StructureDefinition/resprate": {"9279-1"},
+    "http://hl7.org/fhir/StructureDefinition/vitalspanel": {"85353-1"},
+}
+
+_REFERENCE_CONTEXT = {"Patient": ("subject", "patient", "beneficiary")}
+
+
+def _has_profile(resource: Resource, url: str | None) -> bool:
+    return bool(url) and url in ((resource.get("meta") or {}).get("profile") or [])
+
+
+def _loinc_codes(resource: Resource) -> set[str]:
+    return {c.get("code") for c in (resource.get("code") or {}).get("coding") or [] if c.get("system") == "http://loinc.org"}
+
+
+class RecordDataProvider:
+    """The `DataProvider` for one patient's record (plus resources shared by all patients)."""
+
+    def __init__(
+        self,
+        record: PatientRecord,
+        terminology: TerminologyProvider | None = None,
+        shared: Iterable[Resource] = (),
+    ):
+        self.record = record
+        self.terminology = terminology
+        self._shared: dict[str, list[Resource]] = {}
+        for r in shared:
+            self._shared.setdefault(r.get("resourceType", ""), []).append(r)
+
+    def patient_node(self, model_name: str = "QICore", version: str | None = None) -> FhirNode | None:
+        patient = self.record.patient
+        if patient is None:
+            return None
+        model = load_model(model_name, version)
+        return FhirNode(model, f"{model.name}.{model.resource_type('Patient')}", patient)
+
+    def retrieve(
+        self,
+        data_type: str,
+        *,
+        context: str | None,
+        context_value: Any,
+        code_path: str | None,
+        codes: Any,
+        comparator: str | None,
+    ) -> list[FhirNode]:
+        model = _model_for(data_type, context_value)
+        class_name = data_type.split(".", 1)[1] if "." in data_type else data_type
+        ci = model.find_class(class_name)
+        resource_type = model.resource_type(class_name)
+        if context == "Patient" or context is None:
+            candidates = self.record.of_type(resource_type)
+            if not candidates:
+                candidates = self._shared.get(resource_type, [])
+        else:
+            candidates = self._shared.get(resource_type, []) + self.record.of_type(resource_type)
+        selected = self._profile_filter(class_name, ci.identifier if ci else None, candidates)
+        nodes = [FhirNode(model, f"{model.name}.{class_name}", r) for r in selected]
+        if codes is None or code_path is None:
+            return nodes
+        return [n for n in nodes if self._code_matches(n, code_path, codes, comparator or "in")]
+
+    @staticmethod
+    def _profile_filter(class_name: str, profile_url: str | None, resources: list[Resource]) -> list[Resource]:
+        negation = _NEGATION.get(class_name)
+        if negation is not None:
+            return [r for r in resources if negation(r) or _has_profile(r, profile_url)]
+        vital = _VITAL_SIGN_CODES.get(profile_url or "")
+        if vital is not None:
+            return [r for r in resources if _has_profile(r, profile_url) or (_loinc_codes(r) & vital)]
+        return resources
+
+    def _code_matches(self, node: FhirNode, code_path: str, codes: Any, comparator: str) -> bool:
+        value: Any = node
+        for step in code_path.split("."):
+            if isinstance(value, list):
+                value = [read_property(v, step) if isinstance(v, FhirNode) else None for v in value]
+            elif isinstance(value, FhirNode):
+                value = read_property(value, step)
+            else:
+                return False
+        items = value if isinstance(value, list) else [value]
+        items = [v.to_system() if isinstance(v, FhirNode) else v for v in items if v is not None]
+        return any(self._item_matches(item, codes, comparator) for item in items)
+
+    def _item_matches(self, item: Any, codes: Any, comparator: str) -> bool:
+        if isinstance(codes, ValueSetRef):
+            if self.terminology is None:
+                raise CqlRuntimeError(f"value set {codes.id} cannot be checked: no terminology was provided")
+            its_codes = item.codes if isinstance(item, Concept) else ([item] if isinstance(item, Code) else [])
+            if isinstance(item, str):
+                its_codes = (Code(item),)
+            return any(self.terminology.in_valueset(c, codes) is True for c in its_codes)
+        targets = codes if isinstance(codes, list) else [codes]
+        if comparator == "=":
+            return any(equal(item, t) is True for t in targets)
+        return any(equivalent(item, t) for t in targets)
+
+
+def _model_for(data_type: str, context_value: Any) -> ModelInfo:
+    if "." in data_type:
+        name = data_type.split(".", 1)[0]
+        if isinstance(context_value, FhirNode) and context_value.model.name == name:
+            return context_value.model
+        return load_model(name)
+    if isinstance(context_value, FhirNode):
+        return context_value.model
+    return load_model("FHIR")
