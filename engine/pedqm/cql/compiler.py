@@ -80,9 +80,12 @@ class CompiledLibrary:
         return value
 
     def parameter(self, name: str, ctx: EvaluationContext) -> Any:
-        given = ctx.parameters.get(self.key, {})
-        if name in given:
-            return given[name]
+        """A parameter's value: given for this library, else given for all libraries (the
+        request's "Measurement Period" reaches included libraries too), else its default."""
+        for key in (self.key, "*"):
+            given = ctx.parameters.get(key)
+            if given is not None and name in given:
+                return given[name]
         key = (self.key, "$param:" + name)
         if key not in ctx.cache:
             fn = self._params.get(name)

@@ -131,7 +131,9 @@ class Library:
 
         ctx = EvaluationContext.create(now=now, timezone_offset=timezone_offset, **kw)
         if parameters:
-            ctx.parameters[self.compiled.key] = {k: from_python(v) for k, v in parameters.items()}
+            values = {k: from_python(v) for k, v in parameters.items()}
+            ctx.parameters[self.compiled.key] = values
+            ctx.parameters["*"] = values  # included libraries declaring the same name see it too
         return ctx
 
     def evaluate(self, name: str, ctx: EvaluationContext | None = None, **context_kw: Any) -> Any:
