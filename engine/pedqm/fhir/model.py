@@ -126,7 +126,7 @@ class ModelInfo:
         seen = 0
         while ci is not None and seen < 32:
             if ci.base and ci.base.startswith("System."):
-                return ci.base
+                return None if ci.base == "System.Any" else ci.base
             if not ci.base:
                 return None
             ci = self.find_class(ci.base)

@@ -1,0 +1,368 @@
+"""FHIR data on disk: a directory (searched recursively) or one file of JSON or NDJSON.
+
+Accepted: ``.json`` files holding a Bundle of any type or a single resource, and ``.ndjson``
+files in the Bulk Data layout (one resource per line, usually one file per type), each optionally
+gzipped (``.json.gz``, ``.ndjson.gz``); ``.jsonl`` is read as NDJSON. Hidden files and folders
+(``.name``) and other suffixes are ignored.
+
+Memory stays bounded by one patient, not the data set. A first pass checks every resource once
+and remembers, per patient, only where its resources are (a byte offset in an NDJSON file, or a
+position in a Bundle holding one patient); resources of no patient (Organizations, Medications,
+...) are kept, since :meth:`FileSource.shared_resources` returns them all anyway. The second pass
+reads one patient at a time. A Bundle holding several patients is copied to a scratch NDJSON file
+in the first pass, so that reading any patient never means re-parsing a large Bundle; gzipped
+NDJSON is decompressed there too, because gzip cannot seek.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import tempfile
+import weakref
+import zlib
+from array import array
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from ..records import PatientRecord, Resource, ResourceIssue
+from .bundles import Entry, flatten, is_bundle, make_resolver, rewrite_references, unresolved_urns
+from .checks import INVALID_JSON, NOT_A_RESOURCE, UNRESOLVED_REFERENCE, check_resource, issue
+from .compartment import PATIENT_COMPARTMENT, compartment_patients
+from .errors import DataSourceError
+
+JSON_SUFFIXES = (".json", ".json.gz")
+NDJSON_SUFFIXES = (".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz")
+UNREADABLE_FILE = "unreadable file"
+
+_SHIFT = 40  # a locator packs (file number << 40) | position into one int
+_MASK = (1 << _SHIFT) - 1
+_BUNDLE_CACHE = 2  # parsed one-patient Bundles kept for the second pass
+_OPEN_FILES = 32
+
+
+@dataclass
+class _File:
+    path: Path  # as found, for messages
+    read_path: Path  # what the second pass reads (a scratch copy for gzip and multi-patient Bundles)
+    kind: str  # "ndjson" (byte offsets), "bundle" (entry positions) or "single" (one resource)
+
+
+def data_files(root: Path) -> list[Path]:
+    """The JSON and NDJSON files under ``root`` (or ``root`` itself), in a stable order."""
+    if root.is_file():
+        return [root]
+    found = []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+            continue
+        if path.name.lower().endswith(JSON_SUFFIXES + NDJSON_SUFFIXES):
+            found.append(path)
+    return found
+
+
+def _is_ndjson(path: Path) -> bool:
+    return path.name.lower().endswith(NDJSON_SUFFIXES)
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
+
+
+class FileSource:
+    """Patients from a directory or file of FHIR JSON / NDJSON (see the module docstring)."""
+
+    def __init__(self, path: str | Path, *, check_elements: bool = True) -> None:
+        self.root = Path(path)
+        if not self.root.exists():
+            raise DataSourceError(f"no such file or directory: {self.root}", url=str(self.root))
+        self.description = str(self.root)
+        self.issues: list[ResourceIssue] = []
+        self._check_elements = check_elements
+        self._files: list[_File] = []
+        self._locators: dict[str, array[int]] = {}
+        self._with_patient: dict[str, None] = {}  # patient ids with a Patient resource, in file order
+        self._shared: dict[tuple[str, str], Resource] = {}
+        self._scratch: Path | None = None
+        self._spill: IO[bytes] | None = None
+        self._spill_no = -1
+        self._indexed = False
+        self._finalizer: weakref.finalize[Any, Any] | None = None
+
+    # ---------------------------------------------------------------- the protocol
+
+    def patients(self) -> Iterator[PatientRecord]:
+        """Each patient's record; patients with a Patient resource first, in file order."""
+        self._index()
+        reader = _Reader(self._files)
+        try:
+            for pid in self.patient_ids():
+                by_key: dict[tuple[str, str], Resource] = {}
+                for packed in self._locators[pid]:
+                    resource = reader.load(packed)
+                    by_key[(resource["resourceType"], resource["id"])] = resource
+                patient = by_key.pop(("Patient", pid), None)
+                resources = ([patient] if patient is not None else []) + list(by_key.values())
+                yield PatientRecord(pid, resources)
+        finally:
+            reader.close()
+
+    def shared_resources(self) -> list[Resource]:
+        """Resources in no patient's compartment, one per type and id (the last one read wins)."""
+        self._index()
+        return list(self._shared.values())
+
+    # ---------------------------------------------------------------- extras
+
+    def patient_ids(self) -> list[str]:
+        """Every patient id found, in the order :meth:`patients` yields them."""
+        self._index()
+        orphans = [pid for pid in self._locators if pid not in self._with_patient]
+        return [*self._with_patient, *orphans]
+
+    def close(self) -> None:
+        """Remove the scratch files (also done when the source is garbage-collected)."""
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
+        if self._finalizer is not None:
+            self._finalizer()
+
+    def __enter__(self) -> FileSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- first pass
+
+    def _index(self) -> None:
+        if self._indexed:
+            return
+        files = data_files(self.root)
+        if not files:
+            raise DataSourceError(
+                f"no FHIR data in {self.root}: expected .json (Bundle or resource) or .ndjson files",
+                url=str(self.root),
+            )
+        for path in files:
+            try:
+                if _is_ndjson(path):
+                    self._index_ndjson(path)
+                else:
+                    self._index_json(path)
+            except (OSError, EOFError, zlib.error) as exc:
+                self.issues.append(issue(str(path), None, UNREADABLE_FILE, f"{type(exc).__name__}: {exc}"))
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
+        for pid, locs in self._locators.items():
+            if pid not in self._with_patient:
+                self.issues.append(
+                    issue(
+                        self.description,
+                        {"resourceType": "Patient", "id": pid},
+                        "no Patient resource",
+                        f"{len(locs)} resource(s) refer to Patient/{pid}, which is not in the data",
+                        skipped=False,
+                    )
+                )
+        self._indexed = True
+
+    def _scratch_dir(self) -> Path:
+        if self._scratch is None:
+            self._scratch = Path(tempfile.mkdtemp(prefix="pedqm-files-"))
+            self._finalizer = weakref.finalize(self, shutil.rmtree, self._scratch, True)
+        return self._scratch
+
+    def _add_file(self, path: Path, read_path: Path, kind: str) -> int:
+        self._files.append(_File(path, read_path, kind))
+        if len(self._files) > 1 << (63 - _SHIFT):
+            raise DataSourceError(f"too many files under {self.root}", url=str(self.root))
+        return len(self._files) - 1
+
+    def _place(self, resource: Resource, pids: list[str], file_no: int, position: int) -> None:
+        packed = (file_no << _SHIFT) | position
+        for pid in pids:
+            locs = self._locators.get(pid)
+            if locs is None:
+                locs = self._locators[pid] = array("q")
+            locs.append(packed)
+        if resource["resourceType"] == "Patient":
+            self._with_patient.setdefault(resource["id"], None)
+
+    def _checked(self, resource: Any, location: str) -> bool:
+        found = check_resource(resource, location) if self._check_elements else _basic_check(resource, location)
+        if found is not None:
+            self.issues.append(found)
+            return False
+        return True
+
+    def _index_ndjson(self, path: Path) -> None:
+        read_path = path
+        failure: BaseException | None = None
+        if path.name.lower().endswith(".gz"):
+            read_path = self._scratch_dir() / f"{len(self._files)}-{path.name[:-3]}"
+            with _open_binary(path) as src, read_path.open("wb") as dst:
+                try:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+                except (OSError, EOFError, zlib.error) as exc:  # keep what was readable
+                    failure = exc
+        file_no = self._add_file(path, read_path, "ndjson")
+        with read_path.open("rb") as f:
+            offset = 0
+            for line_no, line in enumerate(f, 1):
+                start, offset = offset, offset + len(line)
+                if not line.strip():
+                    continue
+                location = f"{path}:{line_no}"
+                try:
+                    resource = json.loads(line)
+                except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+                    self.issues.append(issue(location, None, INVALID_JSON, str(exc)))
+                    continue
+                if not self._checked(resource, location):
+                    continue
+                pids = compartment_patients(resource)
+                if pids:
+                    self._place(resource, pids, file_no, start)
+                else:
+                    self._shared[(resource["resourceType"], resource["id"])] = resource
+        if failure is not None:
+            raise failure
+
+    def _index_json(self, path: Path) -> None:
+        try:
+            with _open_binary(path) as f:
+                document = json.load(f)
+        except json.JSONDecodeError as exc:
+            self.issues.append(issue(f"{path}:{exc.lineno}", None, INVALID_JSON, exc.msg))
+            return
+        except UnicodeDecodeError as exc:
+            self.issues.append(issue(str(path), None, INVALID_JSON, str(exc)))
+            return
+        if not is_bundle(document):
+            if self._checked(document, str(path)):
+                pids = compartment_patients(document)
+                if pids:
+                    self._place(document, pids, self._add_file(path, path, "single"), 0)
+                else:
+                    self._shared[(document["resourceType"], document["id"])] = document
+            return
+        kept: list[tuple[int, Entry, list[str]]] = []
+        patients: set[str] = set()
+        for position, entry in enumerate(flatten(document)):
+            location = f"{path} (entry {entry.label})"
+            if not self._checked(entry.resource, location):
+                continue
+            pids = compartment_patients(entry.resource, make_resolver(entry.full_urls))
+            if not pids:
+                self._note_unresolved(entry, location)
+                rewrite_references(entry.resource, entry.full_urls)
+                self._shared[(entry.resource["resourceType"], entry.resource["id"])] = entry.resource
+                continue
+            kept.append((position, entry, pids))
+            patients.update(pids)
+        if not kept:
+            return
+        if len(patients) == 1:
+            file_no = self._add_file(path, path, "bundle")
+            for position, entry, pids in kept:
+                self._place(entry.resource, pids, file_no, position)
+            return
+        spill, file_no = self._spill_file()
+        for _, entry, pids in kept:
+            rewrite_references(entry.resource, entry.full_urls)
+            offset = spill.tell()
+            spill.write(json.dumps(entry.resource, separators=(",", ":")).encode() + b"\n")
+            self._place(entry.resource, pids, file_no, offset)
+
+    def _spill_file(self) -> tuple[IO[bytes], int]:
+        if self._spill is None:
+            spill_path = self._scratch_dir() / "multi-patient-bundles.ndjson"
+            self._spill = spill_path.open("ab")
+            self._spill_no = self._add_file(spill_path, spill_path, "ndjson")
+        return self._spill, self._spill_no
+
+    def _note_unresolved(self, entry: Entry, location: str) -> None:
+        """A resource that should belong to a patient but names it by an unknown urn: say so."""
+        if entry.resource["resourceType"] not in PATIENT_COMPARTMENT:
+            return
+        missing = unresolved_urns(entry.resource, entry.full_urls)
+        if missing:
+            detail = f"{', '.join(missing[:3])} not in this bundle; kept as a shared resource"
+            self.issues.append(issue(location, entry.resource, UNRESOLVED_REFERENCE, detail, skipped=False))
+
+
+def _basic_check(resource: Any, location: str) -> ResourceIssue | None:
+    """Type and id only (``check_elements=False``): for data already known to be well formed."""
+    from .checks import resource_problem
+
+    if not isinstance(resource, dict):
+        return issue(location, None, NOT_A_RESOURCE, "expected a JSON object")
+    problem = resource_problem({k: resource[k] for k in ("resourceType", "id") if k in resource})
+    return None if problem is None else issue(location, resource, *problem)
+
+
+class _Reader:
+    """Second-pass reads: NDJSON by offset (handles kept open), Bundles parsed once and cached."""
+
+    def __init__(self, files: list[_File]) -> None:
+        self.files = files
+        self.handles: OrderedDict[int, IO[bytes]] = OrderedDict()
+        self.parsed: OrderedDict[int, Any] = OrderedDict()
+
+    def load(self, packed: int) -> Resource:
+        file_no, position = packed >> _SHIFT, packed & _MASK
+        f = self.files[file_no]
+        try:
+            if f.kind == "ndjson":
+                handle = self._handle(file_no)
+                handle.seek(position)
+                resource: Resource = json.loads(handle.readline())
+                return resource
+            document = self._document(file_no)
+            if f.kind == "single":
+                single: Resource = document
+                return single
+            entry: Entry = document[position]
+            rewrite_references(entry.resource, entry.full_urls)
+            bundled: Resource = entry.resource
+            return bundled
+        except (OSError, ValueError, IndexError, TypeError) as exc:
+            raise DataSourceError(f"{f.path} changed while it was being read ({exc})", url=str(f.path)) from exc
+
+    def _handle(self, file_no: int) -> IO[bytes]:
+        handle = self.handles.get(file_no)
+        if handle is None:
+            if len(self.handles) >= _OPEN_FILES:
+                self.handles.popitem(last=False)[1].close()
+            handle = self.handles[file_no] = self.files[file_no].read_path.open("rb")
+        else:
+            self.handles.move_to_end(file_no)
+        return handle
+
+    def _document(self, file_no: int) -> Any:
+        document = self.parsed.get(file_no)
+        if document is None:
+            if len(self.parsed) >= _BUNDLE_CACHE:
+                self.parsed.popitem(last=False)
+            with _open_binary(self.files[file_no].read_path) as f:
+                document = json.load(f)
+            if self.files[file_no].kind == "bundle":
+                document = list(flatten(document))
+            self.parsed[file_no] = document
+        else:
+            self.parsed.move_to_end(file_no)
+        return document
+
+    def close(self) -> None:
+        for handle in self.handles.values():
+            handle.close()
+        self.handles.clear()
+        self.parsed.clear()
