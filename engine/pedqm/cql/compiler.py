@@ -95,6 +95,17 @@ class CompiledLibrary:
     def function_body(self, fm: model.FunctionModel) -> Fn | None:
         return self._functions.get(id(fm))
 
+    def call_function(self, name: str, args: list[Any], ctx: EvaluationContext) -> Any:
+        """Call a function of this library from Python (e.g. a measure-observation function)."""
+        overloads = [f for f in self.resolved.functions.get(name, []) if len(f.operand_names) == len(args)]
+        for fm in overloads:
+            if all(v is None or T.is_any(t) or T.value_is(v, t) for v, t in zip(args, fm.operand_types)) or len(overloads) == 1:
+                body = self._functions.get(id(fm))
+                if body is None:
+                    raise CqlRuntimeError(f"function {name} could not be compiled")
+                return body(Env(ctx, dict(zip(fm.operand_names, args))))
+        raise CqlRuntimeError(f"library {self.name} has no function {name} taking {len(args)} argument(s)")
+
     def terminology(self, kind: str, name: str) -> Any:
         key = (kind, name)
         if key not in self._terminology:

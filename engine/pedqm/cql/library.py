@@ -143,6 +143,10 @@ class Library:
         ctx = ctx or self.context(**context_kw)
         return self.compiled.evaluate_definition(name, ctx)
 
+    def call(self, function: str, args: list[Any], ctx: EvaluationContext) -> Any:
+        """Call one of the library's functions with run-time values."""
+        return self.compiled.call_function(function, args, ctx)
+
     def evaluate_all(self, ctx: EvaluationContext | None = None, **context_kw: Any) -> dict[str, Any | CqlError]:
         """Every definition's value; a definition that fails gives its error, the rest still run."""
         ctx = ctx or self.context(**context_kw)

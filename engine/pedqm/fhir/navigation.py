@@ -201,7 +201,8 @@ def _apply_target(target: str, node: FhirNode, name: str, type_text: str) -> Any
         if fn == "ToValue":
             if isinstance(raw, list):
                 return [C.to_value(v, suffix) for v in raw]
-            return C.to_value(raw, suffix)
+            value = C.to_value(raw, suffix)
+            return ([] if value is None else [value]) if is_list else value
         if fn == "ToInterval":
             conv = C.to_interval_range if (suffix == "Range" or "Quantity" in elem_type) else C.to_interval_period
         else:
@@ -209,8 +210,9 @@ def _apply_target(target: str, node: FhirNode, name: str, type_text: str) -> Any
         if isinstance(raw, list):
             out = [conv(v) for v in raw]
             return [v for v in out if v is not None]
-        if is_list and raw is None:
-            return []
+        if is_list:
+            one = conv(raw) if raw is not None else None
+            return [] if one is None else [one]
         return conv(raw)
     raw, suffix = _target_source(target, node, name)
     return _finish(node.model, raw, elem_type, is_list)

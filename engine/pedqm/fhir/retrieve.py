@@ -88,6 +88,7 @@ class RecordDataProvider:
     ):
         self.record = record
         self.terminology = terminology
+        self.retrieved: dict[str, None] = {}  # 'Type/id' of every resource a retrieve returned
         self._shared: dict[str, list[Resource]] = {}
         for r in shared:
             self._shared.setdefault(r.get("resourceType", ""), []).append(r)
@@ -121,9 +122,11 @@ class RecordDataProvider:
             candidates = self._shared.get(resource_type, []) + self.record.of_type(resource_type)
         selected = self._profile_filter(class_name, ci.identifier if ci else None, candidates)
         nodes = [FhirNode(model, f"{model.name}.{class_name}", r) for r in selected]
-        if codes is None or code_path is None:
-            return nodes
-        return [n for n in nodes if self._code_matches(n, code_path, codes, comparator or "in")]
+        if codes is not None and code_path is not None:
+            nodes = [n for n in nodes if self._code_matches(n, code_path, codes, comparator or "in")]
+        for n in nodes:
+            self.retrieved[f"{n.data.get('resourceType')}/{n.data.get('id')}"] = None
+        return nodes
 
     @staticmethod
     def _profile_filter(class_name: str, profile_url: str | None, resources: list[Resource]) -> list[Resource]:

@@ -1,0 +1,79 @@
+"""`pedqm.evaluate_measure`: the Python entry point for calculating a measure over data."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ..fhir.records import PatientRecord
+from .calculator import MeasureCalculator, measurement_period
+from .package import MeasurePackage, MeasurePackageError
+from .results import MeasureResult
+
+DataArg = Any  # a ResourceSource, a path or URL string, or an iterable of PatientRecord
+
+
+def load_measure(measure: MeasurePackage | str | Path) -> MeasurePackage:
+    """A measure package from a bundle path, a measure directory, or a measure id in the
+    bundled measure library."""
+    if isinstance(measure, MeasurePackage):
+        return measure
+    p = Path(measure)
+    if p.exists():
+        return MeasurePackage.load(p)
+    from .library_index import find_measure
+
+    found = find_measure(str(measure))
+    if found is None:
+        raise MeasurePackageError(f"{measure}: not a file, a directory or the id of a measure in the library (see `pedqm list`)")
+    return MeasurePackage.load(found)
+
+
+def _records(data: DataArg) -> tuple[Iterable[PatientRecord], list[dict[str, Any]], Any]:
+    if isinstance(data, (str, Path)):
+        from ..fhir.sources import open_source
+
+        source = open_source(str(data))
+        return source.patients(), [], source
+    if hasattr(data, "patients"):
+        return data.patients(), [], data
+    return data, [], None
+
+
+def evaluate_measure(
+    measure: MeasurePackage | str | Path,
+    data: DataArg,
+    period: tuple[str, str] | None = None,
+    *,
+    timezone_offset: Decimal | int | float = 0,
+    now: _dt.datetime | None = None,
+    keep_subjects: bool = True,
+    extra_strata: dict[str, Callable[[PatientRecord], Any]] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> MeasureResult:
+    """Calculate `measure` over `data`; `period` defaults to Measure.effectivePeriod.
+
+    Dates in `period` are read in `timezone_offset` (hours, default 0 = UTC); a date-only end
+    covers its whole day. The result renders as MeasureReports (`.measure_report(kind)`) and as a
+    DataFrame (`.to_dataframe()`).
+    """
+    package = load_measure(measure)
+    start, end = period or package.measure.effective_period
+    if not start or not end:
+        raise MeasurePackageError(f"{package.source}: no measurement period given and the Measure has no effectivePeriod")
+    mp = measurement_period(start, end, timezone_offset)
+    records, extra_shared, source = _records(data)
+    shared = list(source.shared_resources()) if source is not None and hasattr(source, "shared_resources") else extra_shared
+    calc = MeasureCalculator(package, mp, timezone_offset=timezone_offset, now=now, shared=shared, extra_strata=extra_strata)
+    result = MeasureResult(package.measure, mp, keep_subjects=keep_subjects)
+    result.source_issues = list(getattr(source, "issues", []) or [])  # type: ignore[attr-defined]
+    for i, record in enumerate(records, 1):
+        result.add(calc.evaluate(record))
+        if progress is not None:
+            progress(i)
+    if source is not None:
+        result.source_issues = list(getattr(source, "issues", []) or [])  # type: ignore[attr-defined]
+    return result

@@ -1,0 +1,207 @@
+"""Per-subject measure calculation: one patient's record in, one :class:`SubjectResult` out.
+
+The calculator evaluates each population's criteria in the patient's evaluation request (CQL
+definitions are cached per request, so groups sharing "Initial Population" evaluate it once),
+turns the values into members (the subject, or episode keys), applies the population rules,
+evaluates measure observations, stratifiers and supplemental data, and notes the resources the
+retrieves returned. Nothing here knows about other patients: aggregation is in
+:mod:`pedqm.measure.results`, rendering in :mod:`pedqm.measure.report`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from ..cql import CqlError, evaluate, to_cql
+from ..cql.context import EvaluationContext
+from ..cql.runtime.values import Interval
+from ..fhir.evaluation import patient_context
+from ..fhir.navigation import FhirNode
+from ..fhir.records import PatientRecord, Resource
+from .definition import IPP, MSROBS, GroupDef
+from .package import MeasurePackage
+from .populations import Members, apply_rules
+
+
+@dataclass
+class GroupOutcome:
+    members: dict[str, Members]  # population code -> members after the rules
+    observations: list[Any] = field(default_factory=list)  # measure-observation values
+    strata: dict[str, dict[str, Members]] = field(default_factory=dict)  # stratifier -> stratum value -> members
+    episode_based: bool = False
+
+
+@dataclass
+class SubjectResult:
+    subject_id: str
+    groups: list[GroupOutcome]
+    sde: dict[str, Any] = field(default_factory=dict)
+    evaluated_resources: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def count(self, group: int, code: str) -> int:
+        return len(self.groups[group].members.get(code, [])) if self.groups else 0
+
+
+def episode_key(value: Any) -> str:
+    """A stable key for an episode (a resource: 'Encounter/123'; other values: their literal)."""
+    if isinstance(value, FhirNode) and isinstance(value.data, dict):
+        return f"{value.data.get('resourceType')}/{value.data.get('id')}"
+    try:
+        return to_cql(value)
+    except Exception:  # noqa: BLE001 - any value still needs a key
+        return repr(value)
+
+
+def stratum_label(value: Any) -> str:
+    """How a stratifier value is shown in a report ('true', a code, a number, ...)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    code = getattr(value, "code", None)
+    if isinstance(code, str):
+        return code
+    codes = getattr(value, "codes", None)
+    if codes:
+        return str(codes[0].code)
+    try:
+        return to_cql(value)
+    except Exception:  # noqa: BLE001
+        return repr(value)
+
+
+def measurement_period(start: str | None, end: str | None, timezone_offset: Decimal | int | float = 0) -> Interval:
+    """The Measurement Period from ISO dates or date-times; a date-only end covers its whole day.
+
+    Date-only bounds are read in the evaluation's timezone offset (explicit, default UTC), so
+    `2025-01-01 .. 2025-12-31` is [2025-01-01T00:00:00.000, 2025-12-31T23:59:59.999].
+    """
+    if not start or not end:
+        raise ValueError("a measurement period needs a start and an end")
+    off = Decimal(str(timezone_offset))
+    sign = "-" if off < 0 else "+"
+    hours, minutes = divmod(int(abs(off) * 60), 60)
+    tz = f"{sign}{hours:02d}:{minutes:02d}"
+
+    def literal(text: str, end_of_day: bool) -> str:
+        text = text.strip()
+        if "T" not in text:
+            _dt.date.fromisoformat(text)  # validates, raising ValueError with the bad value
+            return f"@{text}T{'23:59:59.999' if end_of_day else '00:00:00.000'}{tz}"
+        parsed = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if parsed.tzinfo is None:
+            return "@" + parsed.isoformat(timespec="milliseconds") + tz
+        return "@" + parsed.isoformat(timespec="milliseconds")
+
+    value = evaluate(f"Interval[{literal(start, False)}, {literal(end, True)}]")
+    assert isinstance(value, Interval)
+    return value
+
+
+class MeasureCalculator:
+    """Evaluates one measure package for one subject at a time."""
+
+    def __init__(
+        self,
+        package: MeasurePackage,
+        period: Interval,
+        *,
+        timezone_offset: Decimal | int | float = 0,
+        now: _dt.datetime | None = None,
+        shared: Iterable[Resource] = (),
+        extra_strata: dict[str, Callable[[PatientRecord], Any]] | None = None,
+    ):
+        self.package = package
+        self.definition = package.measure
+        self.library = package.library()
+        self.period = period
+        self.timezone_offset = timezone_offset
+        self.now = now
+        self.shared = list(shared) + list(package.other_resources)
+        self.extra_strata = extra_strata or {}
+
+    def context(self, record: PatientRecord) -> EvaluationContext:
+        return patient_context(
+            self.library, record, terminology=self.package.valuesets, shared=self.shared,
+            parameters={"Measurement Period": self.period}, now=self.now, timezone_offset=self.timezone_offset,
+        )
+
+    def evaluate(self, record: PatientRecord) -> SubjectResult:
+        ctx = self.context(record)
+        subject = record.patient_id
+        try:
+            groups = [self._group(g, ctx, subject, record) for g in self.definition.groups]
+            sde = {s.label: self.library.evaluate(s.expression, ctx) for s in self.definition.supplemental}
+        except CqlError as exc:
+            return SubjectResult(subject, [], error=str(exc).splitlines()[0])
+        provider = ctx.data
+        evaluated = list(getattr(provider, "retrieved", {}))
+        return SubjectResult(subject, groups, sde, evaluated)
+
+    def _members(self, group: GroupDef, value: Any, subject: str) -> Members:
+        if group.episode_based:
+            if value is None:
+                return []
+            items = value if isinstance(value, list) else [value]
+            return list(dict.fromkeys(episode_key(v) for v in items if v is not None and v is not False))
+        return [subject] if value is True else []
+
+    def _group(self, group: GroupDef, ctx: EvaluationContext, subject: str, record: PatientRecord) -> GroupOutcome:
+        raw: dict[str, Members] = {}
+        episodes: dict[str, Any] = {}
+        ipps = group.populations_of(IPP)
+        second_ipp: Members | None = None
+        for pop in group.populations:
+            if pop.code == MSROBS or not pop.expression:
+                continue
+            value = self.library.evaluate(pop.expression, ctx)
+            if group.episode_based and isinstance(value, list):
+                for v in value:
+                    episodes.setdefault(episode_key(v), v)
+            members = self._members(group, value, subject)
+            if pop.code == IPP and len(ipps) > 1 and pop is ipps[1]:
+                second_ipp = members
+                continue
+            raw.setdefault(pop.code, members)
+        outcome = GroupOutcome(apply_rules(group, raw, second_ipp), episode_based=group.episode_based)
+        obs = group.population(MSROBS)
+        if obs is not None and obs.expression:
+            from .definition import MSRPOPL, MSRPOPLEX
+
+            observed = [m for m in outcome.members.get(MSRPOPL, outcome.members.get(IPP, []))
+                        if m not in set(outcome.members.get(MSRPOPLEX, []))]
+            for m in observed:
+                args = [episodes[m]] if group.episode_based and m in episodes else []
+                outcome.observations.append(self.library.call(obs.expression, args, ctx))
+        for strat in group.stratifiers:
+            if strat.expression:
+                outcome.strata[strat.label] = self._stratum(group, self.library.evaluate(strat.expression, ctx), outcome, episodes)
+            elif strat.components:
+                parts = [stratum_label(self.library.evaluate(expr, ctx)) for _, expr in strat.components]
+                outcome.strata[strat.label] = {" | ".join(parts): _all_members(outcome)}
+        for label, fn in self.extra_strata.items():
+            outcome.strata[label] = {stratum_label(fn(record)): _all_members(outcome)}
+        return outcome
+
+    @staticmethod
+    def _stratum(group: GroupDef, value: Any, outcome: GroupOutcome, episodes: dict[str, Any]) -> dict[str, Members]:
+        everyone = _all_members(outcome)
+        if group.episode_based and isinstance(value, list):
+            inside = {episode_key(v) for v in value}
+            return {"true": [m for m in everyone if m in inside], "false": [m for m in everyone if m not in inside]}
+        return {stratum_label(value): everyone}
+
+
+def _all_members(outcome: GroupOutcome) -> Members:
+    seen: dict[str, None] = {}
+    for members in outcome.members.values():
+        for m in members:
+            seen[m] = None
+    return list(seen)

@@ -1,0 +1,191 @@
+"""FHIR R4 MeasureReports from a :class:`~pedqm.measure.results.MeasureResult`.
+
+One underlying result renders into every report kind: `individual` (a Bundle of type collection
+with one MeasureReport per subject, each with its evaluatedResource), `subject-list` (counts plus
+contained List resources of the subjects in each population) and `summary` (counts, strata,
+measureScore, supplemental-data tallies).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import uuid
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from .calculator import SubjectResult
+from .definition import POPULATION_SYSTEM
+
+if TYPE_CHECKING:
+    from .results import MeasureResult
+
+REPORT_KINDS = ("individual", "subject-list", "summary")
+_SDE_EXT = "http://hl7.org/fhir/us/davinci-deqm/StructureDefinition/extension-supplementalData"
+
+
+def _code(code: str) -> dict[str, Any]:
+    return {"coding": [{"system": POPULATION_SYSTEM, "code": code}]}
+
+
+def _period(result: MeasureResult) -> dict[str, str]:
+    p = result.period
+
+    def iso(v: Any) -> str:
+        text = v.to_cql()[1:] if hasattr(v, "to_cql") else str(v)
+        return text
+
+    return {"start": iso(p.low), "end": iso(p.high)}
+
+
+def _base(result: MeasureResult, kind: str) -> dict[str, Any]:
+    d = result.definition
+    rep: dict[str, Any] = {
+        "resourceType": "MeasureReport",
+        "id": str(uuid.uuid4()),
+        "status": "complete",
+        "type": kind,
+        "measure": d.url or f"Measure/{d.resource.get('id', 'unknown')}",
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "period": _period(result),
+    }
+    imp = d.groups[0].improvement if d.groups else None
+    if imp:
+        rep["improvementNotation"] = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/measure-improvement-notation", "code": imp}]}
+    return rep
+
+
+def _score(value: float | None) -> dict[str, Any] | None:
+    return None if value is None else {"value": round(value, 8)}
+
+
+def _group_json(result: MeasureResult, gi: int, counts: Counter[str], with_strata: bool,
+                subject_lists: dict[str, str] | None = None, score: float | None = None) -> dict[str, Any]:
+    g = result.definition.groups[gi]
+    group: dict[str, Any] = {}
+    if g.id:
+        group["id"] = g.id
+    pops = []
+    for code in result.population_codes(gi):
+        if code == "measure-observation":
+            continue
+        entry: dict[str, Any] = {"code": _code(code), "count": int(counts.get(code, 0))}
+        pop = g.population(code)
+        if pop is not None and pop.id:
+            entry["id"] = pop.id
+        if subject_lists and code in subject_lists:
+            entry["subjectResults"] = {"reference": f"#{subject_lists[code]}"}
+        pops.append(entry)
+    group["population"] = pops
+    s = _score(score)
+    if s is not None:
+        group["measureScore"] = s
+    if with_strata and result.groups[gi].strata:
+        strats = []
+        for sd in g.stratifiers:
+            values = result.groups[gi].strata.get(sd.label)
+            if not values:
+                continue
+            stratum_list = []
+            for value, c in sorted(values.items()):
+                st: dict[str, Any] = {
+                    "value": {"text": value},
+                    "population": [{"code": _code(code), "count": int(c.get(code, 0))}
+                                   for code in result.population_codes(gi) if code != "measure-observation"],
+                }
+                ss = _score(result.stratum_score(gi, c))
+                if ss is not None:
+                    st["measureScore"] = ss
+                stratum_list.append(st)
+            entry = {"code": [{"text": sd.label}], "stratum": stratum_list}
+            if sd.id:
+                entry["id"] = sd.id
+            strats.append(entry)
+        extra = [k for k in result.groups[gi].strata if k not in {s.label for s in g.stratifiers}]
+        for label in extra:
+            values = result.groups[gi].strata[label]
+            strats.append({"code": [{"text": label}], "stratum": [
+                {"value": {"text": value},
+                 "population": [{"code": _code(code), "count": int(c.get(code, 0))}
+                                for code in result.population_codes(gi) if code != "measure-observation"],
+                 **({"measureScore": _score(result.stratum_score(gi, c))} if result.stratum_score(gi, c) is not None else {})}
+                for value, c in sorted(values.items())]})
+        group["stratifier"] = strats
+    return group
+
+
+def summary(result: MeasureResult) -> dict[str, Any]:
+    rep = _base(result, "summary")
+    rep["group"] = [_group_json(result, gi, result.groups[gi].counts, True, score=result.measure_score(gi))
+                    for gi in range(len(result.definition.groups))]
+    if result.sde:
+        rep["contained"] = []
+        rep["extension"] = []
+        for label, tally in result.sde.items():
+            for value, n in sorted(tally.items()):
+                oid = f"sde-{len(rep['contained']) + 1}"
+                rep["contained"].append({
+                    "resourceType": "Observation", "id": oid, "status": "final",
+                    "code": {"text": label}, "valueCodeableConcept": {"text": value},
+                    "component": [{"code": {"text": "count"}, "valueInteger": n}],
+                })
+                rep["extension"].append({"url": _SDE_EXT, "valueReference": {"reference": f"#{oid}"}})
+    return rep
+
+
+def subject_list(result: MeasureResult) -> dict[str, Any]:
+    rep = _base(result, "subject-list")
+    contained = []
+    groups = []
+    for gi in range(len(result.definition.groups)):
+        lists: dict[str, str] = {}
+        for code in result.population_codes(gi):
+            subjects = result.groups[gi].subjects.get(code, [])
+            list_id = f"g{gi + 1}-{code}"
+            contained.append({
+                "resourceType": "List", "id": list_id, "status": "current", "mode": "snapshot",
+                "title": f"{code} (group {gi + 1})",
+                **({"entry": [{"item": {"reference": f"Patient/{s}"}} for s in subjects]} if subjects else {}),
+            })
+            lists[code] = list_id
+        groups.append(_group_json(result, gi, result.groups[gi].counts, True, lists, result.measure_score(gi)))
+    rep["contained"] = contained
+    rep["group"] = groups
+    return rep
+
+
+def individual(result: MeasureResult, r: SubjectResult) -> dict[str, Any]:
+    rep = _base(result, "individual")
+    rep["subject"] = {"reference": f"Patient/{r.subject_id}"}
+    groups = []
+    for gi, outcome in enumerate(r.groups):
+        counts = Counter({code: len(m) for code, m in outcome.members.items()})
+        score = result.stratum_score(gi, counts) if result.definition.groups[gi].scoring != "continuous-variable" else None
+        g = _group_json(result, gi, counts, False, score=score)
+        groups.append(g)
+    rep["group"] = groups or [{"population": []}]
+    if r.evaluated_resources:
+        rep["evaluatedResource"] = [{"reference": ref} for ref in r.evaluated_resources]
+    if r.error:
+        rep["status"] = "error"
+        rep["extension"] = [{"url": "http://pedqm.org/fhir/StructureDefinition/evaluation-error", "valueString": r.error}]
+    return rep
+
+
+def render(result: MeasureResult, kind: str, subject: str | None = None) -> dict[str, Any]:
+    if kind == "summary":
+        return summary(result)
+    if kind == "subject-list":
+        return subject_list(result)
+    if kind == "individual":
+        if not result.keep_subjects:
+            raise ValueError("individual reports need per-subject results: evaluate with keep_subjects=True")
+        if subject is not None:
+            found = next((r for r in result.subject_results if r.subject_id == subject), None)
+            if found is None:
+                raise KeyError(f"no result for subject {subject}")
+            return individual(result, found)
+        return {
+            "resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "collection",
+            "entry": [{"resource": individual(result, r)} for r in result.subject_results],
+        }
+    raise ValueError(f"unknown report type {kind!r} (one of {', '.join(REPORT_KINDS)})")

@@ -1,0 +1,140 @@
+"""Measure test cases, in the layout of published measure packages.
+
+`DIR/<case-id>/*.json` holds one case: its resources and its expected MeasureReport (type
+individual; maybe a cqfm-testCaseDescription extension). Each case is evaluated on its own
+(published cases reuse resource ids such as `Immunization-10a` across cases). Expected and
+actual population counts are compared per group by position (group ids may be absent) and, where
+the expected report has them, per stratum.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..fhir.records import PatientRecord
+from .calculator import MeasureCalculator, measurement_period
+from .package import MeasurePackage
+
+_DESCRIPTION_EXT = ("cqfm-testCaseDescription", "testCaseDescription")
+
+
+@dataclass
+class Mismatch:
+    group: int
+    population: str
+    expected: int
+    actual: int
+    stratum: str | None = None
+
+
+@dataclass
+class CaseResult:
+    case_id: str
+    description: str | None
+    expected: dict[tuple[int, str], int]
+    actual: dict[tuple[int, str], int]
+    mismatches: list[Mismatch] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and not self.mismatches
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "case": self.case_id, "description": self.description, "passed": self.passed, "error": self.error,
+            "expected": {f"{g + 1}:{p}": n for (g, p), n in self.expected.items()},
+            "actual": {f"{g + 1}:{p}": n for (g, p), n in self.actual.items()},
+            "mismatches": [m.__dict__ for m in self.mismatches],
+        }
+
+
+def _code(pop: dict[str, Any]) -> str | None:
+    coding = (pop.get("code") or {}).get("coding") or [{}]
+    return coding[0].get("code")
+
+
+def load_case(case_dir: Path) -> tuple[PatientRecord, dict[str, Any] | None, list[str]]:
+    """The case's resources as one patient's record, its expected report, and any problems."""
+    resources: list[dict[str, Any]] = []
+    expected: dict[str, Any] | None = None
+    problems: list[str] = []
+    for f in sorted(case_dir.glob("*.json")):
+        try:
+            data = json.loads(f.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            problems.append(f"{f.name}: not valid JSON ({exc})")
+            continue
+        items = [e.get("resource") or {} for e in data.get("entry") or []] if data.get("resourceType") == "Bundle" else [data]
+        for r in items:
+            if r.get("resourceType") == "MeasureReport":
+                expected = r
+            else:
+                resources.append(r)
+    patient = next((r for r in resources if r.get("resourceType") == "Patient"), None)
+    pid = (patient or {}).get("id") or case_dir.name
+    return PatientRecord(str(pid), resources), expected, problems
+
+
+def run_case(calc: MeasureCalculator, case_dir: Path) -> CaseResult:
+    record, expected_report, problems = load_case(case_dir)
+    description = None
+    if expected_report:
+        for e in expected_report.get("extension") or []:
+            if str(e.get("url", "")).rsplit("/", 1)[-1] in _DESCRIPTION_EXT:
+                description = e.get("valueMarkdown") or e.get("valueString")
+    if expected_report is None:
+        return CaseResult(case_dir.name, description, {}, {}, error="no expected MeasureReport in the case")
+    expected: dict[tuple[int, str], int] = {}
+    expected_strata: dict[tuple[int, str, str], int] = {}
+    for gi, g in enumerate(expected_report.get("group") or []):
+        for p in g.get("population") or []:
+            code = _code(p)
+            if code and code != "measure-observation":
+                expected[(gi, code)] = int(p.get("count", 0))
+        for s in g.get("stratifier") or []:
+            for st in s.get("stratum") or []:
+                value = (st.get("value") or {}).get("text") or json.dumps(st.get("value"))
+                for p in st.get("population") or []:
+                    code = _code(p)
+                    if code:
+                        expected_strata[(gi, code, value)] = int(p.get("count", 0))
+    result = calc.evaluate(record)
+    if result.error:
+        return CaseResult(case_dir.name, description, expected, {}, error=result.error)
+    actual: dict[tuple[int, str], int] = {}
+    for gi, outcome in enumerate(result.groups):
+        for code, members in outcome.members.items():
+            actual[(gi, code)] = len(members)
+    mismatches = [Mismatch(g, p, n, actual.get((g, p), 0)) for (g, p), n in expected.items() if actual.get((g, p), 0) != n]
+    for (g, p, value), n in expected_strata.items():
+        outcome = result.groups[g] if g < len(result.groups) else None
+        got = 0
+        if outcome is not None:
+            for values in outcome.strata.values():
+                inside = set(values.get(value, []))
+                got += sum(1 for m in outcome.members.get(p, []) if m in inside)
+        if got != n:
+            mismatches.append(Mismatch(g, p, n, got, value))
+    out = CaseResult(case_dir.name, description, expected, actual, mismatches)
+    if problems:
+        out.error = "; ".join(problems) if mismatches else None
+    return out
+
+
+def run_cases(package: MeasurePackage, cases_dir: Path, period: tuple[str, str] | None = None,
+              timezone_offset: float = 0) -> list[CaseResult]:
+    start, end = period or package.measure.effective_period
+    if not start or not end:
+        raise ValueError("no measurement period: give one or use a Measure with effectivePeriod")
+    calc = MeasureCalculator(package, measurement_period(start, end, timezone_offset), timezone_offset=timezone_offset)
+    dirs = sorted(d for d in cases_dir.iterdir() if d.is_dir())
+    return [run_case(calc, d) for d in dirs]
+
+
+def summarize(results: list[CaseResult]) -> Counter[str]:
+    return Counter("passed" if r.passed else ("error" if r.error else "failed") for r in results)
