@@ -82,15 +82,15 @@ class CompiledLibrary:
     def parameter(self, name: str, ctx: EvaluationContext) -> Any:
         """A parameter's value: given for this library, else given for all libraries (the
         request's "Measurement Period" reaches included libraries too), else its default."""
-        for key in (self.key, "*"):
-            given = ctx.parameters.get(key)
+        for scope in (self.key, "*"):
+            given = ctx.parameters.get(scope)
             if given is not None and name in given:
                 return given[name]
-        key = (self.key, "$param:" + name)
-        if key not in ctx.cache:
+        cache_key = (self.key, "$param:" + name)
+        if cache_key not in ctx.cache:
             fn = self._params.get(name)
-            ctx.cache[key] = fn(Env(ctx)) if fn is not None else None
-        return ctx.cache[key]
+            ctx.cache[cache_key] = fn(Env(ctx)) if fn is not None else None
+        return ctx.cache[cache_key]
 
     def function_body(self, fm: model.FunctionModel) -> Fn | None:
         return self._functions.get(id(fm))

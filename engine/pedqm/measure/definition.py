@@ -138,13 +138,14 @@ class MeasureDef:
                           (c.get("criteria") or {}).get("expression"))
                          for k, c in enumerate(s.get("component") or [])]
                 label = (s.get("code") or {}).get("text") or _code(s.get("code")) or (s.get("criteria") or {}).get("expression") or s.get("id") or "stratifier"
-                strats.append(StratifierDef(s.get("id"), label, (s.get("criteria") or {}).get("expression"), [c for c in comps if c[1]]))
+                strats.append(StratifierDef(s.get("id"), label, (s.get("criteria") or {}).get("expression"),
+                                            [(str(lbl), str(expr)) for lbl, expr in comps if expr]))
             groups.append(GroupDef(i, g.get("id"), scoring, _ext(g, "basis") or default_basis, pops, strats,
                                    _ext(g, "improvement") or default_improvement))
         if not groups:
             raise MeasureDefinitionError(f"{where}: Measure has no group")
-        sdes = [SupplementalDataDef(s.get("id"), (s.get("code") or {}).get("text") or (s.get("criteria") or {}).get("expression") or "sde",
-                                    (s.get("criteria") or {}).get("expression"))
+        sdes = [SupplementalDataDef(s.get("id"), (s.get("code") or {}).get("text") or str(s["criteria"]["expression"]),
+                                    str(s["criteria"]["expression"]))
                 for s in m.get("supplementalData") or [] if (s.get("criteria") or {}).get("expression")]
         ep = m.get("effectivePeriod") or {}
         return cls(url, m.get("name"), m.get("title"), m.get("version"), libraries[0], groups, sdes,

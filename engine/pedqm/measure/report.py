@@ -45,7 +45,7 @@ def _base(result: MeasureResult, kind: str) -> dict[str, Any]:
         "status": "complete",
         "type": kind,
         "measure": d.url or f"Measure/{d.resource.get('id', 'unknown')}",
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "period": _period(result),
     }
     imp = d.groups[0].improvement if d.groups else None

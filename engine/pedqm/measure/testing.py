@@ -112,12 +112,12 @@ def run_case(calc: MeasureCalculator, case_dir: Path) -> CaseResult:
             actual[(gi, code)] = len(members)
     mismatches = [Mismatch(g, p, n, actual.get((g, p), 0)) for (g, p), n in expected.items() if actual.get((g, p), 0) != n]
     for (g, p, value), n in expected_strata.items():
-        outcome = result.groups[g] if g < len(result.groups) else None
         got = 0
-        if outcome is not None:
-            for values in outcome.strata.values():
+        if g < len(result.groups):
+            group_outcome = result.groups[g]
+            for values in group_outcome.strata.values():
                 inside = set(values.get(value, []))
-                got += sum(1 for m in outcome.members.get(p, []) if m in inside)
+                got += sum(1 for m in group_outcome.members.get(p, []) if m in inside)
         if got != n:
             mismatches.append(Mismatch(g, p, n, got, value))
     out = CaseResult(case_dir.name, description, expected, actual, mismatches)
