@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import cql_command, demo_command
+from . import chronic_command, cql_command, demo_command, evaluate_command, list_command, test_command
 
 EXIT_OK = 0
 EXIT_COMPILE_ERROR = 1
@@ -23,6 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pedqm", description="FHIR-native quality measurement for children's health care")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     cql_command.register(sub)
+    evaluate_command.register(sub)
+    test_command.register(sub)
+    list_command.register(sub)
+    chronic_command.register(sub)
     demo_command.register(sub)
     return parser
 

@@ -1,0 +1,154 @@
+"""`pedqm evaluate MEASURE --data SOURCE`: a measure over a population, as MeasureReports or tables."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..cql import CqlCompileError, CqlError
+from ..measure import MeasurePackageError, evaluate_measure, load_measure
+from ..measure.definition import POPULATION_ORDER
+from ..measure.results import MeasureResult
+from ..fhir.sources import DataSourceError
+from .data_options import DataOptionsError, add_data_arguments, open_data
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("evaluate", help="calculate a measure over patients' data", description=__doc__)
+    p.add_argument("measure", help="a measure bundle (.json), a measure directory, or a measure id from `pedqm list`")
+    add_data_arguments(p)
+    p.add_argument("--period", nargs=2, metavar=("START", "END"),
+                   help="the Measurement Period (ISO dates or date-times; a date END covers the whole day); default: Measure.effectivePeriod")
+    p.add_argument("--timezone-offset", type=float, default=0.0, help="offset in hours for date-only period bounds (default 0 = UTC)")
+    p.add_argument("--report-type", choices=["individual", "subject-list", "summary"], default="summary")
+    p.add_argument("--format", choices=["json", "ndjson", "csv", "table"], default=None,
+                   help="json (default with --output), table (default on a terminal), ndjson (individual reports one per line), csv (one row per subject)")
+    p.add_argument("--output", "-o", type=Path, help="write here instead of standard output")
+    p.add_argument("--stratify-by", action="append", default=[], metavar="ALGORITHM",
+                   help="add strata from the chronic-condition layer: ccc-v2, ccc-v3, pmca or ccir")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
+
+
+def _extra_strata(names: list[str], period_end: str | None) -> dict[str, Any]:
+    if not names:
+        return {}
+    from ..chronic import stratifier  # the chronic-condition layer supplies stratum functions
+
+    return {f"chronic:{n}": stratifier(n, as_of=period_end) for n in names}
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        package = load_measure(args.measure)
+        source = open_data(args)
+    except (MeasurePackageError, DataOptionsError, DataSourceError, OSError) as exc:
+        print(f"pedqm evaluate: {exc}", file=sys.stderr)
+        return 2
+    except CqlCompileError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    fmt = args.format or ("json" if args.output or not sys.stdout.isatty() else "table")
+    keep = args.report_type == "individual" or fmt in ("csv", "ndjson")
+    progress, done = _progress(args)
+    try:
+        end = (args.period or package.measure.effective_period)[1]
+        result = evaluate_measure(package, source, tuple(args.period) if args.period else None,
+                                  timezone_offset=args.timezone_offset, keep_subjects=keep,
+                                  extra_strata=_extra_strata(args.stratify_by, end), progress=progress)
+    except CqlCompileError as exc:
+        done()
+        print(str(exc), file=sys.stderr)
+        return 1
+    except (CqlError, MeasurePackageError, ValueError) as exc:
+        done()
+        print(f"pedqm evaluate: {exc}", file=sys.stderr)
+        return 3
+    done()
+    text = render(result, args.report_type, fmt)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {args.output} ({result.n_subjects} subjects)", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    _report_problems(result)
+    return 0
+
+
+def _progress(args: argparse.Namespace) -> tuple[Any, Any]:
+    if args.no_progress or not sys.stderr.isatty():
+        return None, lambda: None
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    prog = Progress(SpinnerColumn(), TextColumn("{task.completed} patients"), TimeElapsedColumn(), transient=True)
+    prog.start()
+    task = prog.add_task("evaluate", total=None)
+    return (lambda n: prog.update(task, completed=n)), prog.stop
+
+
+def _report_problems(result: MeasureResult) -> None:
+    issues = getattr(result, "source_issues", [])
+    if result.errors:
+        print(f"{len(result.errors)} patient(s) could not be evaluated:", file=sys.stderr)
+        for sid, err in result.errors[:10]:
+            print(f"  Patient/{sid}: {err}", file=sys.stderr)
+    if issues:
+        print(f"{len(issues)} resource(s) skipped while reading the data:", file=sys.stderr)
+        for issue in issues[:10]:
+            print(f"  {issue}", file=sys.stderr)
+
+
+def render(result: MeasureResult, report_type: str, fmt: str) -> str:
+    if fmt == "table":
+        return summary_table(result)
+    if fmt == "csv":
+        frame = result.to_dataframe()
+        buf = io.StringIO()
+        frame.to_csv(buf, index=False)
+        return buf.getvalue()
+    report = result.measure_report(report_type)
+    if fmt == "ndjson":
+        if report.get("resourceType") == "Bundle":
+            return "".join(json.dumps(e["resource"]) + "\n" for e in report.get("entry", []))
+        return json.dumps(report) + "\n"
+    return json.dumps(report, indent=2) + "\n"
+
+
+def summary_table(result: MeasureResult) -> str:
+    """A readable summary: one row per group, a column per population, the score."""
+    from rich.console import Console
+    from rich.table import Table
+
+    defn = result.definition
+    codes = [c for c in POPULATION_ORDER if any(g.population(c) for g in defn.groups) and c != "measure-observation"]
+    table = Table(title=f"{defn.label} ({result.n_subjects} patients)")
+    table.add_column("group")
+    for c in codes:
+        table.add_column(c, justify="right")
+    table.add_column("score", justify="right")
+    for gi, g in enumerate(defn.groups):
+        score = result.measure_score(gi)
+        table.add_row(g.id or str(gi + 1), *[str(result.count(gi, c)) if g.population(c) else "" for c in codes],
+                      "" if score is None else f"{score:.3f}")
+        for strat, values in result.groups[gi].strata.items():
+            for value, counts in sorted(values.items()):
+                s = result.stratum_score(gi, counts)
+                table.add_row(f"  {strat} = {value}", *[str(counts.get(c, 0)) if g.population(c) else "" for c in codes],
+                              "" if s is None else f"{s:.3f}")
+    console = Console(file=io.StringIO(), width=160, record=True)
+    console.print(table)
+    return console.export_text()
+
+
+def write_csv(rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return buf.getvalue()

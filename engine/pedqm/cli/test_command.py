@@ -1,0 +1,68 @@
+"""`pedqm test MEASURE --cases DIR`: run measure test cases and compare with their expected reports."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..cql import CqlCompileError
+from ..measure import MeasurePackageError, load_measure
+from ..measure.testing import run_cases, summarize
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("test", help="run a measure's test cases", description=__doc__)
+    p.add_argument("measure", help="a measure bundle, a measure directory, or a measure id")
+    p.add_argument("--cases", type=Path, help="DIR/<case-id>/*.json (default: the measure directory's cases/ or tests/)")
+    p.add_argument("--period", nargs=2, metavar=("START", "END"), help="default: Measure.effectivePeriod")
+    p.add_argument("--json", action="store_true", help="machine-readable results")
+    p.set_defaults(run=run)
+
+
+def _default_cases(measure: str) -> Path | None:
+    p = Path(measure)
+    base = p if p.is_dir() else p.parent
+    for name in ("cases", "tests"):
+        if (base / name).is_dir():
+            return base / name
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        package = load_measure(args.measure)
+    except MeasurePackageError as exc:
+        print(f"pedqm test: {exc}", file=sys.stderr)
+        return 2
+    except CqlCompileError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    cases = args.cases or _default_cases(package.source)
+    if cases is None or not cases.is_dir():
+        print(f"pedqm test: no cases directory (give --cases DIR); looked beside {package.source}", file=sys.stderr)
+        return 2
+    try:
+        results = run_cases(package, cases, tuple(args.period) if args.period else None)
+    except CqlCompileError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"pedqm test: {exc}", file=sys.stderr)
+        return 2
+    counts = summarize(results)
+    if args.json:
+        print(json.dumps({"measure": package.measure.url, "cases": [r.to_json() for r in results], "summary": dict(counts)}, indent=2))
+    else:
+        for r in results:
+            mark = "PASS" if r.passed else ("ERROR" if r.error else "FAIL")
+            print(f"{mark:5} {r.case_id}  {r.description or ''}".rstrip())
+            if r.error:
+                print(f"      {r.error}")
+            for m in r.mismatches:
+                where = f"group {m.group + 1} {m.population}" + (f" stratum {m.stratum}" if m.stratum else "")
+                print(f"      {where}: expected {m.expected}, got {m.actual}")
+        print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors, {len(results)} cases")
+    return 0 if counts["passed"] == len(results) else 1
