@@ -10,7 +10,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import chronic_command, cql_command, demo_command, evaluate_command, list_command, test_command
+from . import (
+    chronic_command,
+    cql_command,
+    demo_command,
+    evaluate_command,
+    list_command,
+    test_command,
+)
 
 EXIT_OK = 0
 EXIT_COMPILE_ERROR = 1

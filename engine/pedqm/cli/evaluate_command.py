@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from ..cql import CqlCompileError, CqlError
+from ..fhir.sources import DataSourceError
 from ..measure import MeasurePackageError, evaluate_measure, load_measure
 from ..measure.definition import POPULATION_ORDER
 from ..measure.results import MeasureResult
-from ..fhir.sources import DataSourceError
 from .data_options import DataOptionsError, add_data_arguments, open_data
 
 
