@@ -31,6 +31,7 @@ def register(sub: Any) -> None:
     p.add_argument("--output", "-o", type=Path, help="write here instead of standard output")
     p.add_argument("--stratify-by", action="append", default=[], metavar="ALGORITHM",
                    help="add strata from the chronic-condition layer: ccc-v2, ccc-v3, pmca or ccir")
+    p.add_argument("--workers", type=int, default=1, help="evaluate patients in N processes (default 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
 
@@ -60,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
         end = (args.period or package.measure.effective_period)[1]
         result = evaluate_measure(package, source, tuple(args.period) if args.period else None,
                                   timezone_offset=args.timezone_offset, keep_subjects=keep,
-                                  extra_strata=_extra_strata(args.stratify_by, end), progress=progress)
+                                  extra_strata=_extra_strata(args.stratify_by, end), progress=progress,
+                                  workers=max(1, args.workers))
     except CqlCompileError as exc:
         done()
         print(str(exc), file=sys.stderr)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..fhir.records import PatientRecord
-from .calculator import MeasureCalculator, measurement_period
+from .calculator import MeasureCalculator, SubjectResult, measurement_period
 from .package import MeasurePackage, MeasurePackageError
 from .results import MeasureResult
 
@@ -53,12 +53,13 @@ def evaluate_measure(
     keep_subjects: bool = True,
     extra_strata: dict[str, Callable[[PatientRecord], Any]] | None = None,
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> MeasureResult:
     """Calculate `measure` over `data`; `period` defaults to Measure.effectivePeriod.
 
     Dates in `period` are read in `timezone_offset` (hours, default 0 = UTC); a date-only end
     covers its whole day. The result renders as MeasureReports (`.measure_report(kind)`) and as a
-    DataFrame (`.to_dataframe()`).
+    DataFrame (`.to_dataframe()`). `workers` > 1 evaluates patients in that many processes.
     """
     package = load_measure(measure)
     start, end = period or package.measure.effective_period
@@ -70,10 +71,53 @@ def evaluate_measure(
     calc = MeasureCalculator(package, mp, timezone_offset=timezone_offset, now=now, shared=shared, extra_strata=extra_strata)
     result = MeasureResult(package.measure, mp, keep_subjects=keep_subjects)
     result.source_issues = list(getattr(source, "issues", []) or [])  # type: ignore[attr-defined]
-    for i, record in enumerate(records, 1):
-        result.add(calc.evaluate(record))
-        if progress is not None:
-            progress(i)
+    if workers > 1:
+        _evaluate_in_workers(calc, records, result, workers, progress)
+    else:
+        for i, record in enumerate(records, 1):
+            result.add(calc.evaluate(record))
+            if progress is not None:
+                progress(i)
     if source is not None:
         result.source_issues = list(getattr(source, "issues", []) or [])  # type: ignore[attr-defined]
     return result
+
+
+_WORKER_CALCULATOR: MeasureCalculator | None = None
+_CHUNK = 64
+
+
+def _work(records: list[PatientRecord]) -> list[SubjectResult]:
+    assert _WORKER_CALCULATOR is not None
+    return [_WORKER_CALCULATOR.evaluate(r) for r in records]
+
+
+def _evaluate_in_workers(calc: MeasureCalculator, records: Iterable[PatientRecord], result: MeasureResult,
+                         workers: int, progress: Callable[[int], None] | None) -> None:
+    """Evaluate in `workers` forked processes that inherit the compiled measure; at most two
+    chunks per worker are in flight, so memory stays bounded however large the source."""
+    import multiprocessing
+    from collections import deque
+    from itertools import islice
+
+    global _WORKER_CALCULATOR
+    _WORKER_CALCULATOR = calc
+    ctx = multiprocessing.get_context("fork")
+    done = 0
+    it = iter(records)
+    with ctx.Pool(workers) as pool:
+        pending: deque[Any] = deque()
+        while True:
+            while len(pending) < 2 * workers:
+                chunk = list(islice(it, _CHUNK))
+                if not chunk:
+                    break
+                pending.append(pool.apply_async(_work, (chunk,)))
+            if not pending:
+                break
+            for r in pending.popleft().get():
+                result.add(r)
+                done += 1
+            if progress is not None:
+                progress(done)
+    _WORKER_CALCULATOR = None

@@ -39,7 +39,7 @@ class GroupOutcome:
 class SubjectResult:
     subject_id: str
     groups: list[GroupOutcome]
-    sde: dict[str, Any] = field(default_factory=dict)
+    sde: dict[str, list[str]] = field(default_factory=dict)  # supplemental data element -> value labels
     evaluated_resources: list[str] = field(default_factory=list)
     error: str | None = None
 
@@ -75,6 +75,23 @@ def stratum_label(value: Any) -> str:
         return to_cql(value)
     except Exception:  # noqa: BLE001
         return repr(value)
+
+
+def sde_labels(value: Any) -> list[str]:
+    """A supplemental data element's value(s) as labels (codes where there are codes), so that
+    results stay small and picklable for worker processes."""
+    out: list[str] = []
+    for v in value if isinstance(value, list) else [value]:
+        if v is None:
+            continue
+        getter = getattr(v, "get", None)
+        if getter is not None and not isinstance(v, dict):
+            codes = getter("codes") or getter("code")
+            if codes is not None:
+                out.extend(stratum_label(c) for c in (codes if isinstance(codes, list) else [codes]))
+                continue
+        out.append(stratum_label(v))
+    return out
 
 
 def measurement_period(start: str | None, end: str | None, timezone_offset: Decimal | int | float = 0) -> Interval:
@@ -138,7 +155,7 @@ class MeasureCalculator:
         subject = record.patient_id
         try:
             groups = [self._group(g, ctx, subject, record) for g in self.definition.groups]
-            sde = {s.label: self.library.evaluate(s.expression, ctx) for s in self.definition.supplemental}
+            sde = {s.label: sde_labels(self.library.evaluate(s.expression, ctx)) for s in self.definition.supplemental}
         except CqlError as exc:
             return SubjectResult(subject, [], error=str(exc).splitlines()[0])
         provider = ctx.data

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..cql.runtime.values import Interval
-from .calculator import SubjectResult, stratum_label
+from .calculator import SubjectResult
 from .definition import MSROBS, POPULATION_ORDER, MeasureDef
 from .populations import proportion_score, ratio_score
 
@@ -76,13 +76,12 @@ class MeasureResult:
                 for value, stratum_members in values.items():
                     inside = set(stratum_members)
                     bucket = totals.strata[strat][value]
-                    bucket["__subjects__"] += 1 if stratum_members else 0
                     for code, members in outcome.members.items():
                         bucket[code] += sum(1 for m in members if m in inside)
             totals.observations.extend(outcome.observations)
-        for label, value in r.sde.items():
-            for v in (value if isinstance(value, list) else [value]):
-                self.sde[label][_sde_label(v)] += 1
+        for label, sde_values in r.sde.items():
+            for v in sde_values:
+                self.sde[label][v] += 1
         if self.keep_subjects:
             self.subject_results.append(r)
 
@@ -135,10 +134,3 @@ class MeasureResult:
 
         return to_dataframe(self)
 
-
-def _sde_label(value: Any) -> str:
-    if hasattr(value, "get") and not isinstance(value, dict):
-        code = value.get("code")
-        if code is not None:
-            return stratum_label(code)
-    return stratum_label(value)
