@@ -69,6 +69,7 @@ class ModelInfo:
                 ci.elements[ename] = Element(ename, etype, etarget)
             self.classes[name] = ci
         self.conversions = {(f, to): fn for f, to, fn in data.get("conversions", [])}
+        self._elements: dict[tuple[str, str], Element | None] = {}
         self.by_identifier = {c.identifier: c for c in self.classes.values() if c.identifier}
 
     def __repr__(self) -> str:
@@ -84,7 +85,16 @@ class ModelInfo:
         return self.classes.get(name)
 
     def element(self, type_name: str, prop: str) -> Element | None:
-        """Look up a property on a class, walking up its base types."""
+        """Look up a property on a class, walking up its base types (memoised: it is asked for
+        every property read of every resource)."""
+        key = (type_name, prop)
+        if key in self._elements:
+            return self._elements[key]
+        found = self._find_element(type_name, prop)
+        self._elements[key] = found
+        return found
+
+    def _find_element(self, type_name: str, prop: str) -> Element | None:
         seen = 0
         ci = self.find_class(type_name)
         while ci is not None and seen < 32:

@@ -41,13 +41,14 @@ _TO_SYSTEM = {
 class FhirNode:
     """A FHIR resource or element with its model type (hashable by identity of content)."""
 
-    __slots__ = ("model", "type_name", "data", "extra")
+    __slots__ = ("model", "type_name", "data", "extra", "_props")
 
     def __init__(self, model: ModelInfo, type_name: str, data: Any, extra: Any = None):
         self.model = model
         self.type_name = type_name if "." in type_name else f"{model.name}.{type_name}"
         self.data = data  # dict for complex types/resources, the JSON primitive for primitives
         self.extra = extra  # the `_name` companion of a primitive (id, extension)
+        self._props: dict[str, Any] | None = None  # properties already read (values are immutable)
 
     @property
     def cql_type(self) -> str:
@@ -80,7 +81,13 @@ class FhirNode:
             self.model.name, "FHIR")
 
     def get_property(self, path: str) -> Any:
-        return read_property(self, path)
+        props = self._props
+        if props is None:
+            props = self._props = {}
+        elif path in props:
+            return props[path]
+        value = props[path] = read_property(self, path)
+        return value
 
     def to_system(self) -> Any:
         """The System value this FHIR element stands for (FHIRHelpers' implicit conversions);

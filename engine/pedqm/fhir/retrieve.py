@@ -89,6 +89,10 @@ class RecordDataProvider:
         self.record = record
         self.terminology = terminology
         self.retrieved: dict[str, None] = {}  # 'Type/id' of every resource a retrieve returned
+        # retrieves are deterministic within one patient's evaluation: answer repeats from memory,
+        # and wrap each resource once so the properties it has converted are reused
+        self._results: dict[tuple[Any, ...], list[FhirNode]] = {}
+        self._nodes: dict[tuple[str, int], FhirNode] = {}
         self._shared: dict[str, list[Resource]] = {}
         for r in shared:
             self._shared.setdefault(r.get("resourceType", ""), []).append(r)
@@ -110,6 +114,16 @@ class RecordDataProvider:
         codes: Any,
         comparator: str | None,
     ) -> list[FhirNode]:
+        key = (data_type, context, id(context_value), code_path, comparator, _codes_key(codes))
+        cached = self._results.get(key)
+        if cached is not None:
+            return list(cached)
+        nodes = self._retrieve(data_type, context, context_value, code_path, codes, comparator)
+        self._results[key] = nodes
+        return list(nodes)
+
+    def _retrieve(self, data_type: str, context: str | None, context_value: Any, code_path: str | None,
+                  codes: Any, comparator: str | None) -> list[FhirNode]:
         model = _model_for(data_type, context_value)
         class_name = data_type.split(".", 1)[1] if "." in data_type else data_type
         ci = model.find_class(class_name)
@@ -121,7 +135,13 @@ class RecordDataProvider:
         else:
             candidates = self._shared.get(resource_type, []) + self.record.of_type(resource_type)
         selected = self._profile_filter(class_name, ci.identifier if ci else None, candidates)
-        nodes = [FhirNode(model, f"{model.name}.{class_name}", r) for r in selected]
+        type_name = f"{model.name}.{class_name}"
+        nodes = []
+        for r in selected:
+            node = self._nodes.get((type_name, id(r)))
+            if node is None:
+                node = self._nodes[(type_name, id(r))] = FhirNode(model, type_name, r)
+            nodes.append(node)
         if codes is not None and code_path is not None:
             nodes = [n for n in nodes if self._code_matches(n, code_path, codes, comparator or "in")]
         for n in nodes:
@@ -163,6 +183,16 @@ class RecordDataProvider:
         if comparator == "=":
             return any(equal(item, t) is True for t in targets)
         return any(equivalent(item, t) for t in targets)
+
+
+def _codes_key(codes: Any) -> Any:
+    if isinstance(codes, list):
+        return tuple(_codes_key(c) for c in codes)
+    try:
+        hash(codes)
+    except TypeError:
+        return repr(codes)
+    return codes
 
 
 def _model_for(data_type: str, context_value: Any) -> ModelInfo:
