@@ -24,8 +24,8 @@ def _known() -> dict[str, str]:
     return out
 
 
-def _cases() -> list[object]:
-    known = _known()
+def _cases(tags: bool) -> list[object]:
+    known = {} if tags else _known()
     params = []
     for mdir in sorted(ECQM.glob("*/")) if ECQM.is_dir() else []:
         for case in sorted(p for p in (mdir / "cases").iterdir() if p.is_dir()):
@@ -35,19 +35,28 @@ def _cases() -> list[object]:
     return params
 
 
-_CALCULATORS: dict[str, MeasureCalculator] = {}
+_CALCULATORS: dict[tuple[str, bool], MeasureCalculator] = {}
 
 
-def _calculator(measure_dir: str) -> MeasureCalculator:
-    if measure_dir not in _CALCULATORS:
+def _calculator(measure_dir: str, tags: bool = False) -> MeasureCalculator:
+    if (measure_dir, tags) not in _CALCULATORS:
         pkg = MeasurePackage.load(ECQM / measure_dir / "measure-bundle.json")
         start, end = pkg.measure.effective_period
-        _CALCULATORS[measure_dir] = MeasureCalculator(pkg, measurement_period(start, end, 0))
-    return _CALCULATORS[measure_dir]
+        _CALCULATORS[(measure_dir, tags)] = MeasureCalculator(pkg, measurement_period(start, end, 0), require_profile_tags=tags)
+    return _CALCULATORS[(measure_dir, tags)]
 
 
 @pytest.mark.skipif(not ECQM.is_dir(), reason="../shared/ecqm not present")
-@pytest.mark.parametrize("measure_dir,case_id", _cases())
+@pytest.mark.parametrize("measure_dir,case_id", _cases(tags=True))
+def test_published_case_with_profile_tags_required(measure_dir: str, case_id: str) -> None:
+    """fqm-execution's default retrieve semantics: every published case matches."""
+    result = run_case(_calculator(measure_dir, tags=True), ECQM / measure_dir / "cases" / case_id)
+    assert result.error is None, result.error
+    assert not result.mismatches, [(m.group + 1, m.population, f"expected {m.expected}", f"got {m.actual}") for m in result.mismatches]
+
+
+@pytest.mark.skipif(not ECQM.is_dir(), reason="../shared/ecqm not present")
+@pytest.mark.parametrize("measure_dir,case_id", _cases(tags=False))
 def test_published_case(measure_dir: str, case_id: str) -> None:
     result = run_case(_calculator(measure_dir), ECQM / measure_dir / "cases" / case_id)
     assert result.error is None, result.error
@@ -56,4 +65,4 @@ def test_published_case(measure_dir: str, case_id: str) -> None:
 
 @pytest.mark.skipif(not ECQM.is_dir(), reason="../shared/ecqm not present")
 def test_all_published_cases_are_collected() -> None:
-    assert len(_cases()) == 213
+    assert len(_cases(tags=False)) == 213

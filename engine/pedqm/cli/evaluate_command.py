@@ -33,6 +33,8 @@ def register(sub: Any) -> None:
                    help="add strata from the chronic-condition layer: ccc-v2, ccc-v3, pmca or ccir")
     p.add_argument("--workers", type=int, default=1, help="evaluate patients in N processes (default 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--require-profile-tags", action="store_true",
+                   help="a QI-Core retrieve returns only resources whose meta.profile claims the profile (fqm-execution's default)")
     p.set_defaults(run=run)
 
 
@@ -62,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         result = evaluate_measure(package, source, tuple(args.period) if args.period else None,
                                   timezone_offset=args.timezone_offset, keep_subjects=keep,
                                   extra_strata=_extra_strata(args.stratify_by, end), progress=progress,
-                                  workers=max(1, args.workers))
+                                  workers=max(1, args.workers), require_profile_tags=args.require_profile_tags)
     except CqlCompileError as exc:
         done()
         print(str(exc), file=sys.stderr)

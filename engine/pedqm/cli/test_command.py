@@ -19,6 +19,8 @@ def register(sub: Any) -> None:
     p.add_argument("--cases", type=Path, help="DIR/<case-id>/*.json (default: the measure directory's cases/ or tests/)")
     p.add_argument("--period", nargs=2, metavar=("START", "END"), help="default: Measure.effectivePeriod")
     p.add_argument("--json", action="store_true", help="machine-readable results")
+    p.add_argument("--require-profile-tags", action="store_true",
+                   help="a QI-Core retrieve returns only resources whose meta.profile claims the profile (fqm-execution's default)")
     p.set_defaults(run=run)
 
 
@@ -45,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"pedqm test: no cases directory (give --cases DIR); looked beside {package.source}", file=sys.stderr)
         return 2
     try:
-        results = run_cases(package, cases, tuple(args.period) if args.period else None)
+        results = run_cases(package, cases, tuple(args.period) if args.period else None,
+                            require_profile_tags=args.require_profile_tags)
     except CqlCompileError as exc:
         print(str(exc), file=sys.stderr)
         return 1

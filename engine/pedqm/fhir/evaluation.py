@@ -37,11 +37,12 @@ def patient_context(
     parameters: Mapping[str, Any] | None = None,
     now: _dt.datetime | None = None,
     timezone_offset: Decimal | float | int | None = None,
+    require_profile_tags: bool = False,
 ) -> EvaluationContext:
     """An evaluation request in Patient context for `record`."""
     name, version = library_model(lib)
     model = load_model(name, version)
-    provider = RecordDataProvider(record, terminology, shared)
+    provider = RecordDataProvider(record, terminology, shared, require_profile_tags)
     patient = record.patient
     node = FhirNode(model, f"{model.name}.{model.resource_type('Patient')}", patient) if patient is not None else None
     return lib.context(

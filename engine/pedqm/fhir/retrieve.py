@@ -85,8 +85,12 @@ class RecordDataProvider:
         record: PatientRecord,
         terminology: TerminologyProvider | None = None,
         shared: Iterable[Resource] = (),
+        require_profile_tags: bool = False,
     ):
         self.record = record
+        # fqm-execution's default ("trustMetaProfile"): a profile's retrieve returns only resources
+        # whose meta.profile claims it. FHIR does not require the claim, so pedqm's default is off.
+        self.require_profile_tags = require_profile_tags
         self.terminology = terminology
         self.retrieved: dict[str, None] = {}  # 'Type/id' of every resource a retrieve returned
         # retrieves are deterministic within one patient's evaluation: answer repeats from memory,
@@ -135,6 +139,8 @@ class RecordDataProvider:
         else:
             candidates = self._shared.get(resource_type, []) + self.record.of_type(resource_type)
         selected = self._profile_filter(class_name, ci.identifier if ci else None, candidates)
+        if self.require_profile_tags and ci is not None and ci.identifier and model.name != "FHIR":
+            selected = [r for r in selected if _has_profile(r, ci.identifier)]
         type_name = f"{model.name}.{class_name}"
         nodes = []
         for r in selected:

@@ -54,6 +54,7 @@ def evaluate_measure(
     extra_strata: dict[str, Callable[[PatientRecord], Any]] | None = None,
     progress: Callable[[int], None] | None = None,
     workers: int = 1,
+    require_profile_tags: bool = False,
 ) -> MeasureResult:
     """Calculate `measure` over `data`; `period` defaults to Measure.effectivePeriod.
 
@@ -68,7 +69,8 @@ def evaluate_measure(
     mp = measurement_period(start, end, timezone_offset)
     records, extra_shared, source = _records(data)
     shared = list(source.shared_resources()) if source is not None and hasattr(source, "shared_resources") else extra_shared
-    calc = MeasureCalculator(package, mp, timezone_offset=timezone_offset, now=now, shared=shared, extra_strata=extra_strata)
+    calc = MeasureCalculator(package, mp, timezone_offset=timezone_offset, now=now, shared=shared,
+                             extra_strata=extra_strata, require_profile_tags=require_profile_tags)
     result = MeasureResult(package.measure, mp, keep_subjects=keep_subjects)
     result.source_issues = list(getattr(source, "issues", []) or [])  # type: ignore[attr-defined]
     if workers > 1:

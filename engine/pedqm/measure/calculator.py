@@ -134,8 +134,10 @@ class MeasureCalculator:
         now: _dt.datetime | None = None,
         shared: Iterable[Resource] = (),
         extra_strata: dict[str, Callable[[PatientRecord], Any]] | None = None,
+        require_profile_tags: bool = False,
     ):
         self.package = package
+        self.require_profile_tags = require_profile_tags
         self.definition = package.measure
         self.library = package.library()
         self.period = period
@@ -148,6 +150,7 @@ class MeasureCalculator:
         return patient_context(
             self.library, record, terminology=self.package.valuesets, shared=self.shared,
             parameters={"Measurement Period": self.period}, now=self.now, timezone_offset=self.timezone_offset,
+            require_profile_tags=self.require_profile_tags,
         )
 
     def evaluate(self, record: PatientRecord) -> SubjectResult:

@@ -127,11 +127,12 @@ def run_case(calc: MeasureCalculator, case_dir: Path) -> CaseResult:
 
 
 def run_cases(package: MeasurePackage, cases_dir: Path, period: tuple[str, str] | None = None,
-              timezone_offset: float = 0) -> list[CaseResult]:
+              timezone_offset: float = 0, require_profile_tags: bool = False) -> list[CaseResult]:
     start, end = period or package.measure.effective_period
     if not start or not end:
         raise ValueError("no measurement period: give one or use a Measure with effectivePeriod")
-    calc = MeasureCalculator(package, measurement_period(start, end, timezone_offset), timezone_offset=timezone_offset)
+    calc = MeasureCalculator(package, measurement_period(start, end, timezone_offset), timezone_offset=timezone_offset,
+                             require_profile_tags=require_profile_tags)
     dirs = sorted(d for d in cases_dir.iterdir() if d.is_dir())
     return [run_case(calc, d) for d in dirs]
 

@@ -158,8 +158,11 @@ def _elements_problem(node: dict[str, Any], model: Any, where: str) -> tuple[str
     return None
 
 
-def resource_problem(resource: Any, where: str | None = None) -> tuple[str, str] | None:
-    """Why ``resource`` cannot be used, as (reason, detail), or None when it passes."""
+def resource_problem(resource: Any, where: str | None = None, *, elements: bool = True) -> tuple[str, str] | None:
+    """Why ``resource`` cannot be used, as (reason, detail), or None when it passes.
+
+    ``elements=False`` checks the type and id only, for data already known to be well formed.
+    """
     if not isinstance(resource, dict):
         return NOT_A_RESOURCE, f"expected a JSON object, got {_json_name(resource)}"
     rtype = resource.get("resourceType")
@@ -172,13 +175,13 @@ def resource_problem(resource: Any, where: str | None = None) -> tuple[str, str]
         return MISSING_ID, f"{rtype} has no id"
     if not isinstance(rid, str) or not _ID.fullmatch(rid):
         return INVALID_ID, f"{rid!r} is not a valid FHIR id"
-    model = et.resource_model(rtype)
+    model = et.resource_model(rtype) if elements else None
     if model is None:
         return None
     return _elements_problem(resource, model, where or rtype)
 
 
-def check_resource(resource: Any, location: str) -> ResourceIssue | None:
+def check_resource(resource: Any, location: str, *, elements: bool = True) -> ResourceIssue | None:
     """The issue that skips ``resource``, or None when it may be used."""
-    problem = resource_problem(resource)
+    problem = resource_problem(resource, elements=elements)
     return None if problem is None else issue(location, resource, *problem)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import types
 import typing
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 # Element kinds: JSON primitives by FHIR type, "complex" (a datatype or backbone element: an
@@ -79,7 +79,7 @@ def _kind(annotation: Any) -> tuple[str, Any] | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def element_table(model: Any) -> ElementTable:
     """The elements of one model class (a resource, datatype or backbone element)."""
     table: ElementTable = {}
@@ -93,7 +93,7 @@ def element_table(model: Any) -> ElementTable:
     return table
 
 
-@lru_cache(maxsize=None)
+@cache
 def resource_model(resource_type: str) -> Any | None:
     """The R4B model class for a resource type, or None when R4B lacks it (R4-only types)."""
     from fhir.resources.R4B import get_fhir_model_class

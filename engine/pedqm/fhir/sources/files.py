@@ -27,11 +27,11 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from ..records import PatientRecord, Resource, ResourceIssue
 from .bundles import Entry, flatten, is_bundle, make_resolver, rewrite_references, unresolved_urns
-from .checks import INVALID_JSON, NOT_A_RESOURCE, UNRESOLVED_REFERENCE, check_resource, issue
+from .checks import INVALID_JSON, UNRESOLVED_REFERENCE, check_resource, issue
 from .compartment import PATIENT_COMPARTMENT, compartment_patients
 from .errors import DataSourceError
 
@@ -71,19 +71,22 @@ def _is_ndjson(path: Path) -> bool:
 
 
 def _open_binary(path: Path) -> IO[bytes]:
-    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
+    if path.name.lower().endswith(".gz"):
+        return cast(IO[bytes], gzip.open(path, "rb"))
+    return path.open("rb")
 
 
 class FileSource:
     """Patients from a directory or file of FHIR JSON / NDJSON (see the module docstring)."""
 
-    def __init__(self, path: str | Path, *, check_elements: bool = True) -> None:
+    def __init__(self, path: str | Path, *, check_elements: bool = True, allow_empty: bool = False) -> None:
         self.root = Path(path)
         if not self.root.exists():
             raise DataSourceError(f"no such file or directory: {self.root}", url=str(self.root))
         self.description = str(self.root)
         self.issues: list[ResourceIssue] = []
         self._check_elements = check_elements
+        self._allow_empty = allow_empty  # an empty folder is no error (a Bulk export may have no output)
         self._files: list[_File] = []
         self._locators: dict[str, array[int]] = {}
         self._with_patient: dict[str, None] = {}  # patient ids with a Patient resource, in file order
@@ -145,7 +148,7 @@ class FileSource:
         if self._indexed:
             return
         files = data_files(self.root)
-        if not files:
+        if not files and not self._allow_empty:
             raise DataSourceError(
                 f"no FHIR data in {self.root}: expected .json (Bundle or resource) or .ndjson files",
                 url=str(self.root),
@@ -197,7 +200,7 @@ class FileSource:
             self._with_patient.setdefault(resource["id"], None)
 
     def _checked(self, resource: Any, location: str) -> bool:
-        found = check_resource(resource, location) if self._check_elements else _basic_check(resource, location)
+        found = check_resource(resource, location, elements=self._check_elements)
         if found is not None:
             self.issues.append(found)
             return False
@@ -208,10 +211,11 @@ class FileSource:
         failure: BaseException | None = None
         if path.name.lower().endswith(".gz"):
             read_path = self._scratch_dir() / f"{len(self._files)}-{path.name[:-3]}"
-            with _open_binary(path) as src, read_path.open("wb") as dst:
-                try:
-                    shutil.copyfileobj(src, dst, 1 << 20)
-                except (OSError, EOFError, zlib.error) as exc:  # keep what was readable
+            with gzip.open(path, "rb") as src, read_path.open("wb") as dst:
+                try:  # read1: small steps, so a truncated file still yields all it has
+                    while chunk := src.read1(1 << 16):
+                        dst.write(chunk)
+                except (OSError, EOFError, zlib.error) as exc:
                     failure = exc
         file_no = self._add_file(path, read_path, "ndjson")
         with read_path.open("rb") as f:
@@ -223,7 +227,10 @@ class FileSource:
                 location = f"{path}:{line_no}"
                 try:
                     resource = json.loads(line)
-                except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+                except json.JSONDecodeError as exc:
+                    self.issues.append(issue(location, None, INVALID_JSON, f"{exc.msg} at column {exc.colno}"))
+                    continue
+                except ValueError as exc:  # not UTF-8
                     self.issues.append(issue(location, None, INVALID_JSON, str(exc)))
                     continue
                 if not self._checked(resource, location):
@@ -297,16 +304,6 @@ class FileSource:
         if missing:
             detail = f"{', '.join(missing[:3])} not in this bundle; kept as a shared resource"
             self.issues.append(issue(location, entry.resource, UNRESOLVED_REFERENCE, detail, skipped=False))
-
-
-def _basic_check(resource: Any, location: str) -> ResourceIssue | None:
-    """Type and id only (``check_elements=False``): for data already known to be well formed."""
-    from .checks import resource_problem
-
-    if not isinstance(resource, dict):
-        return issue(location, None, NOT_A_RESOURCE, "expected a JSON object")
-    problem = resource_problem({k: resource[k] for k in ("resourceType", "id") if k in resource})
-    return None if problem is None else issue(location, resource, *problem)
 
 
 class _Reader:
