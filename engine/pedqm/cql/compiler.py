@@ -161,6 +161,17 @@ def _sorted(values: list[Any], key_fn: Fn | None, descending: bool, env: Env, al
     return [values[i] for i in order]
 
 
+def _external_body(library: str | None, fm: model.FunctionModel) -> Fn:
+    """A closure calling the registered Python implementation of an `external` function."""
+    from .externals import lookup as find_external
+
+    impl = find_external(library, fm.name)
+    if impl is None:
+        raise CqlRuntimeError(f"external function {library}.{fm.name} has no implementation in pedqm")
+    names = fm.operand_names
+    return lambda env: impl(env.ctx, *[env.vars.get(n) for n in names])
+
+
 class Compiler:
     def __init__(self, lib: CompiledLibrary):
         self.lib = lib
@@ -333,7 +344,7 @@ class Compiler:
             body = lib.function_body(fm)
             if body is None:
                 if fm.external:
-                    raise CqlRuntimeError(f"external function {name} has no implementation")
+                    return _external_body(lib.name, fm)
                 raise CqlRuntimeError(f"function {name} could not be compiled")
             return body
 

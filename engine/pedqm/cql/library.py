@@ -48,6 +48,21 @@ def _load_model(name: str, version: str | None) -> Any:
     return load_model(name, version)
 
 
+def builtin_library(name: str, version: str | None) -> tuple[str, str] | None:
+    """Libraries pedqm ships (e.g. ChronicConditions), found when a package does not carry them."""
+    from importlib import resources
+
+    folder = resources.files("pedqm").joinpath("cql_libraries")
+    candidates = [f"{name}-{version}.cql"] if version else []
+    candidates.append(f"{name}.cql")
+    for filename in candidates:
+        f = folder.joinpath(filename)
+        if f.is_file():
+            text = f.read_text(encoding="utf-8")
+            return text, f"pedqm:{filename}"
+    return None
+
+
 class LibraryManager:
     """Compiles libraries and the libraries they include, each once."""
 
@@ -67,6 +82,8 @@ class LibraryManager:
         if key in self._loading:
             raise CqlError(f"circular include of library {name}")
         found = self.lookup(name, version) if self.lookup else None
+        if found is None:
+            found = builtin_library(name, version)
         if found is None:
             raise CqlError(f"library {name}{' version ' + repr(version) if version else ''} not found")
         text, display = found
