@@ -52,6 +52,18 @@ _NEGATION: dict[str, Callable[[Resource], bool]] = {
     "NutritionOrderNotRequested": _do_not_perform,
 }
 
+def _category(*codes: str) -> Callable[[Resource], bool]:
+    def has(r: Resource) -> bool:
+        return any(c.get("code") in codes for cat in r.get("category") or [] for c in cat.get("coding") or [])
+    return has
+
+
+# QI-Core 6 profiles distinguished by category (their fixed category slice)
+_CATEGORY_PROFILES: dict[str, Callable[[Resource], bool]] = {
+    "ConditionProblemsHealthConcerns": _category("problem-list-item", "health-concern"),
+    "ConditionEncounterDiagnosis": _category("encounter-diagnosis"),
+}
+
 # FHIR R4 vital-signs profiles and their fixed LOINC codes (hl7.org/fhir/R4/observation-vitalsigns.html)
 _VITAL_SIGN_CODES = {
     "http://hl7.org/fhir/StructureDefinition/bmi": {"39156-5"},
@@ -156,7 +168,7 @@ class RecordDataProvider:
 
     @staticmethod
     def _profile_filter(class_name: str, profile_url: str | None, resources: list[Resource]) -> list[Resource]:
-        negation = _NEGATION.get(class_name)
+        negation = _NEGATION.get(class_name) or _CATEGORY_PROFILES.get(class_name)
         if negation is not None:
             return [r for r in resources if negation(r) or _has_profile(r, profile_url)]
         vital = _VITAL_SIGN_CODES.get(profile_url or "")
