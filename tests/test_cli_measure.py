@@ -1,0 +1,102 @@
+"""`pedqm evaluate`, `pedqm test`, `pedqm list` and `pedqm cql --data` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pedqm.cli import main
+
+FIXTURE = Path(__file__).parent / "measure" / "fixtures" / "boundary"
+ECQM = Path(__file__).resolve().parents[1].parent / "shared" / "ecqm"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _data_dir(tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    data.mkdir()
+    patients = [("a", "2015-01-01", "2025-03-01T10:00:00Z"), ("b", "2016-01-01", "2024-03-01T10:00:00Z")]
+    for pid, birth, start in patients:
+        bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+            {"resource": {"resourceType": "Patient", "id": pid, "birthDate": birth, "gender": "female"}},
+            {"resource": {"resourceType": "Encounter", "id": f"{pid}-e", "status": "finished",
+                          "type": [{"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "99213"}]}],
+                          "subject": {"reference": f"Patient/{pid}"},
+                          "period": {"start": start, "end": start.replace("10:00", "10:30")}}},
+        ]}
+        (data / f"{pid}.json").write_text(json.dumps(bundle))
+    return data
+
+
+def test_evaluate_summary_json_and_individual_bundle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = _data_dir(tmp_path)
+    code, out, err = run(capsys, "evaluate", str(FIXTURE), "--data", str(data), "--format", "json", "--no-progress")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["type"] == "summary"
+    counts = {p["code"]["coding"][0]["code"]: p["count"] for p in report["group"][0]["population"]}
+    assert counts["initial-population"] == 1
+    out_file = tmp_path / "individual.json"
+    code, _, err = run(capsys, "evaluate", str(FIXTURE), "--data", str(data), "--report-type", "individual",
+                       "--output", str(out_file), "--no-progress")
+    assert code == 0 and "wrote" in err
+    bundle = json.loads(out_file.read_text())
+    assert bundle["type"] == "collection" and len(bundle["entry"]) == 2
+
+
+def test_evaluate_period_option_and_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = _data_dir(tmp_path)
+    code, out, _ = run(capsys, "evaluate", str(FIXTURE), "--data", str(data), "--period", "2024-01-01", "2024-12-31",
+                       "--format", "table", "--no-progress")
+    assert code == 0 and "initial-population" in out and "2 patients" in out
+
+
+def test_evaluate_csv_rows_per_subject(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = _data_dir(tmp_path)
+    code, out, _ = run(capsys, "evaluate", str(FIXTURE), "--data", str(data), "--format", "csv", "--no-progress")
+    assert code == 0
+    assert out.splitlines()[0].startswith("subject_id") and len(out.strip().splitlines()) >= 3
+
+
+def test_evaluate_bad_inputs_are_clear(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "evaluate", str(tmp_path / "nope"), "--data", str(tmp_path))
+    assert code == 2 and "nope" in err and "Traceback" not in err
+    code, _, err = run(capsys, "evaluate", str(FIXTURE), "--data", str(tmp_path / "missing"))
+    assert code == 2 and "missing" in err
+
+
+def test_test_command_passes_and_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    if not ECQM.is_dir():
+        pytest.skip("../shared/ecqm not present")
+    measure = next(ECQM.glob("CMS75*"))
+    code, out, _ = run(capsys, "test", str(measure / "measure-bundle.json"), "--cases", str(measure / "cases"))
+    assert code == 0 and "20 passed, 0 failed" in out
+    # a case whose expected report is wrong is reported with expected vs actual, and exit 1
+    cases = tmp_path / "cases"
+    shutil.copytree(next(p for p in (measure / "cases").iterdir() if p.is_dir()), cases / "one")
+    mr_file = next((cases / "one").glob("MeasureReport*.json"))
+    mr = json.loads(mr_file.read_text())
+    mr["group"][0]["population"][0]["count"] = 1 - mr["group"][0]["population"][0]["count"]
+    mr_file.write_text(json.dumps(mr))
+    code, out, _ = run(capsys, "test", str(measure / "measure-bundle.json"), "--cases", str(cases), "--json")
+    result = json.loads(out)
+    assert code == 1 and result["summary"] == {"failed": 1}
+    assert result["cases"][0]["mismatches"][0]["population"] == "initial-population"
+
+
+def test_cql_per_patient_over_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = _data_dir(tmp_path)
+    lib = tmp_path / "Ages.cql"
+    lib.write_text("library Ages using QICore version '4.1.1'\ncontext Patient\ndefine Age: AgeInYearsAt(@2025-12-31)\n"
+                   "define Visits: [Encounter] E return E.id\n")
+    code, out, err = run(capsys, "cql", "--file", str(lib), "--data", str(data))
+    assert code == 0, err
+    assert "Patient/a\n  Age: 10\n  Visits: {'a-e'}" in out
