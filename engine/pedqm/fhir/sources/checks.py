@@ -11,7 +11,7 @@ import calendar
 import re
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from ..records import ResourceIssue
 from . import element_types as et
@@ -19,6 +19,7 @@ from .resource_types import R4_RESOURCE_TYPES
 
 # Reasons, as they start issue messages.
 INVALID_JSON = "invalid JSON"
+UNREADABLE_FILE = "unreadable file"
 NOT_A_RESOURCE = "not a resource"
 UNKNOWN_TYPE = "unknown resourceType"
 MISSING_ID = "missing id"
@@ -29,18 +30,30 @@ UNRESOLVED_REFERENCE = "unresolved reference"
 SERVER_REPORTED = "server reported"
 
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
-_DATE = r"(?P<y>\d{4})(?:-(?P<mo>\d{2})(?:-(?P<d>\d{2})"
-_TIME = r"(?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.\d+)?)?"
-_TZ = r"(?P<tz>Z|[+-](?P<tzh>\d{2}):(?P<tzm>\d{2}))?"
+# Ranges are in the patterns, so one fullmatch decides all but the length of a month.
 # Lenient where parsing is unambiguous (seconds and offset may be absent): the point is to stop
 # values nobody can read, not to police precision.
+_DATE = r"(?P<y>\d{4})(?:-(?P<mo>0[1-9]|1[0-2])(?:-(?P<d>0[1-9]|[12]\d|3[01])"
+_TIME = r"(?:[01]\d|2[0-3]):[0-5]\d(?::(?:[0-5]\d|60)(?:\.\d+)?)?"
+_TZ = r"(?:Z|[+-](?:0\d|1[0-3]):[0-5]\d|[+-]14:00)?"
 _PATTERNS = {
     et.DATE: re.compile(_DATE + r")?)?"),
     et.DATETIME: re.compile(_DATE + r"(?:T" + _TIME + _TZ + r")?)?)?"),
     et.INSTANT: re.compile(_DATE + r"T" + _TIME + _TZ + r"))"),
     et.TIME: re.compile(_TIME),
 }
-
+_TEMPORAL = frozenset(_PATTERNS)
+# The Python type each element kind must have in parsed JSON (bool is excluded from numbers below).
+_PY_TYPES: dict[str, type | tuple[type, ...]] = {
+    et.STRING: str,
+    et.BOOLEAN: bool,
+    et.INTEGER: int,
+    et.DECIMAL: (int, float),
+    et.COMPLEX: dict,
+    et.RESOURCE: dict,
+    **{kind: str for kind in _PATTERNS},
+}
+_NUMBERS = frozenset({et.INTEGER, et.DECIMAL})
 
 def issue(location: str, resource: Any, reason: str, detail: str, *, skipped: bool = True) -> ResourceIssue:
     """A ResourceIssue whose message starts with ``reason`` (what the summary counts)."""
@@ -72,26 +85,17 @@ def format_issue_summary(issues: Iterable[ResourceIssue]) -> str:
 
 def _valid_temporal(kind: str, value: str) -> bool:
     m = _PATTERNS[kind].fullmatch(value)
-    if not m:
+    if m is None:
         return False
-    g = m.groupdict()
-    if g.get("y") is not None:
-        year = int(g["y"])
-        if year < 1:
-            return False
-        if g.get("mo") is not None:
-            month = int(g["mo"])
-            if not 1 <= month <= 12:
-                return False
-            if g.get("d") is not None and not 1 <= int(g["d"]) <= calendar.monthrange(year, month)[1]:
-                return False
-    if g.get("h") is not None:
-        if int(g["h"]) > 23 or int(g["mi"]) > 59 or (g.get("s") is not None and int(g["s"]) > 60):
-            return False
-    if g.get("tzh") is not None and (int(g["tzh"]) > 14 or int(g["tzm"]) > 59):
+    if kind == et.TIME:
+        return True
+    year = m.group("y")
+    if year == "0000":
         return False
+    day = m.group("d")
+    if day is not None and day > "28":
+        return int(day) <= calendar.monthrange(int(year), int(m.group("mo")))[1]
     return True
-
 
 def _json_name(value: Any) -> str:
     if isinstance(value, bool):
@@ -107,30 +111,14 @@ def _json_name(value: Any) -> str:
     return "object"
 
 
-def _value_problem(kind: str, value: Any, where: str) -> tuple[str, str] | None:
-    if kind in _PATTERNS:
-        if not isinstance(value, str):
-            return WRONG_JSON_TYPE, f"{where} should be a {kind} string, not {_json_name(value)}"
-        if not _valid_temporal(kind, value):
-            return INVALID_DATE, f"{where} = {value!r} is not a valid FHIR {kind}"
-        return None
-    if kind == et.STRING:
-        ok = isinstance(value, str)
-    elif kind == et.BOOLEAN:
-        ok = isinstance(value, bool)
-    elif kind == et.INTEGER:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif kind == et.DECIMAL:
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-    else:
-        ok = isinstance(value, dict)
-    if not ok:
-        wanted = "object" if kind in (et.COMPLEX, et.RESOURCE) else kind
-        return WRONG_JSON_TYPE, f"{where} should be {wanted}, not {_json_name(value)}"
-    return None
+def _type_problem(kind: str, value: Any, where: str) -> tuple[str, str]:
+    wanted = "object" if kind in (et.COMPLEX, et.RESOURCE) else f"a {kind} string" if kind in _TEMPORAL else kind
+    return WRONG_JSON_TYPE, f"{where} should be {wanted}, not {_json_name(value)}"
 
 
 def _elements_problem(node: dict[str, Any], model: Any, where: str) -> tuple[str, str] | None:
+    """The first problem among ``node``'s elements (depth first), or None. Hot path: every
+    resource passes here, so paths for messages are only built when something is wrong."""
     table = et.element_table(model)
     for key, value in node.items():
         spec = table.get(key)
@@ -138,25 +126,33 @@ def _elements_problem(node: dict[str, Any], model: Any, where: str) -> tuple[str
             continue
         kind, is_list, sub = spec
         if is_list:
-            if not isinstance(value, list):
+            if value.__class__ is not list:
                 return WRONG_JSON_TYPE, f"{where}.{key} should be an array, not {_json_name(value)}"
-            items: list[Any] = value
-        elif isinstance(value, list):
+            items: list[Any] | tuple[Any] = value
+        elif value.__class__ is list:
             return WRONG_JSON_TYPE, f"{where}.{key} should be a single value, not an array"
         else:
-            items = [value]
+            items = (value,)
+        pytype = _PY_TYPES[kind]
         for item in items:
-            if item is None and is_list:  # nulls keep primitive arrays aligned with _extensions
-                continue
-            problem = _value_problem(kind, item, f"{where}.{key}")
-            if problem is None and kind == et.COMPLEX:
+            if not isinstance(item, pytype) or (item.__class__ is bool and kind in _NUMBERS):
+                if item is None and is_list:  # nulls keep primitive arrays aligned with _extensions
+                    continue
+                return _type_problem(kind, item, f"{where}.{key}")
+            item = cast(Any, item)  # its JSON type was just checked against the element's kind
+            if kind == et.COMPLEX:
                 problem = _elements_problem(item, sub, f"{where}.{key}")
-            elif problem is None and kind == et.RESOURCE:
+            elif kind in _TEMPORAL:
+                if _valid_temporal(kind, item):
+                    continue
+                problem = INVALID_DATE, f"{where}.{key} = {item!r} is not a valid FHIR {kind}"
+            elif kind == et.RESOURCE:
                 problem = resource_problem(item, f"{where}.{key}")
+            else:
+                continue
             if problem is not None:
                 return problem
     return None
-
 
 def resource_problem(resource: Any, where: str | None = None, *, elements: bool = True) -> tuple[str, str] | None:
     """Why ``resource`` cannot be used, as (reason, detail), or None when it passes.

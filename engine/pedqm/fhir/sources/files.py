@@ -2,16 +2,17 @@
 
 Accepted: ``.json`` files holding a Bundle of any type or a single resource, and ``.ndjson``
 files in the Bulk Data layout (one resource per line, usually one file per type), each optionally
-gzipped (``.json.gz``, ``.ndjson.gz``); ``.jsonl`` is read as NDJSON. Hidden files and folders
+gzipped (``.json.gz``, ``.ndjson.gz``); ``.jsonl``, and NDJSON saved as ``.json``, are read as NDJSON. Hidden files and folders
 (``.name``) and other suffixes are ignored.
 
-Memory stays bounded by one patient, not the data set. A first pass checks every resource once
-and remembers, per patient, only where its resources are (a byte offset in an NDJSON file, or a
-position in a Bundle holding one patient); resources of no patient (Organizations, Medications,
-...) are kept, since :meth:`FileSource.shared_resources` returns them all anyway. The second pass
-reads one patient at a time. A Bundle holding several patients is copied to a scratch NDJSON file
-in the first pass, so that reading any patient never means re-parsing a large Bundle; gzipped
-NDJSON is decompressed there too, because gzip cannot seek.
+Memory stays bounded by one patient (plus 8 bytes of index per resource), not the data set. A
+first pass checks every resource once and remembers, per patient, only where its resources are
+(a byte offset in an NDJSON file, or a position in a Bundle holding one patient); resources of
+no patient (Organizations, Medications, ...) are kept, since :meth:`FileSource.shared_resources`
+returns them all anyway. The second pass reads one patient at a time. A Bundle holding several
+patients is copied to a scratch NDJSON file in the first pass, so that reading any patient never
+means re-parsing a large Bundle; gzipped NDJSON is decompressed there too, because gzip cannot
+seek.
 """
 
 from __future__ import annotations
@@ -31,13 +32,12 @@ from typing import IO, Any, cast
 
 from ..records import PatientRecord, Resource, ResourceIssue
 from .bundles import Entry, flatten, is_bundle, make_resolver, rewrite_references, unresolved_urns
-from .checks import INVALID_JSON, UNRESOLVED_REFERENCE, check_resource, issue
+from .checks import INVALID_JSON, UNREADABLE_FILE, UNRESOLVED_REFERENCE, check_resource, issue
 from .compartment import PATIENT_COMPARTMENT, compartment_patients
 from .errors import DataSourceError
 
 JSON_SUFFIXES = (".json", ".json.gz")
 NDJSON_SUFFIXES = (".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz")
-UNREADABLE_FILE = "unreadable file"
 
 _SHIFT = 40  # a locator packs (file number << 40) | position into one int
 _MASK = (1 << _SHIFT) - 1
@@ -55,6 +55,8 @@ class _File:
 def data_files(root: Path) -> list[Path]:
     """The JSON and NDJSON files under ``root`` (or ``root`` itself), in a stable order."""
     if root.is_file():
+        if not root.name.lower().endswith(JSON_SUFFIXES + NDJSON_SUFFIXES):
+            raise DataSourceError(f"{root}: expected a .json or .ndjson file (FHIR JSON; XML is not read)", url=str(root))
         return [root]
     found = []
     for path in sorted(root.rglob("*")):
@@ -248,6 +250,9 @@ class FileSource:
             with _open_binary(path) as f:
                 document = json.load(f)
         except json.JSONDecodeError as exc:
+            if exc.msg == "Extra data" and exc.lineno > 1:  # NDJSON saved as .json: read it as such
+                self._index_ndjson(path)
+                return
             self.issues.append(issue(f"{path}:{exc.lineno}", None, INVALID_JSON, exc.msg))
             return
         except UnicodeDecodeError as exc:

@@ -10,14 +10,18 @@ cannot filter. Whatever the server returns is regrouped with pedqm's own Patient
 rules and checked like file data, so a server and a directory of the same data give the same
 records.
 
-Memory holds one page of patients. Requests run on a bounded thread pool. A page that cannot
-be fetched completely raises :class:`DataSourceError` naming the page; records yielded before
-stay valid, and a record is never yielded incomplete.
+Requests run on a bounded thread pool. Memory holds a few records per worker with
+``$everything`` (fetched ahead, in page order), one page of patients with per-type searches.
+Non-patient resources that come along (``$everything`` extras, included medications) go to
+:meth:`RestSource.shared_resources`. A page that cannot be fetched completely raises
+:class:`DataSourceError` naming the page; records yielded before stay valid, and a record is
+never yielded incomplete.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Literal, cast
 
@@ -106,7 +110,7 @@ class RestSource:
     # ---------------------------------------------------------------- server checks
 
     def check(self) -> ServerCapabilities:
-        """Read ``[base]/metadata`` (no authorization needed there); raise if no FHIR server answers."""
+        """Read ``[base]/metadata`` once; raise :class:`DataSourceError` if no FHIR server answers."""
         if self._caps is None:
             statement = self.http.get_json("metadata", what="capability check (GET [base]/metadata)")
             self._caps = ServerCapabilities.from_json(statement, self.base_url)
@@ -151,10 +155,15 @@ class RestSource:
                 if not patients:
                     continue
                 if strategy == "everything":
-                    records, failure = self._by_everything(pool, patients)
+                    stream = self._by_everything(pool, patients)
                 else:
-                    records, failure = self._by_search(pool, patients, number)
-                for record in records:
+                    stream = self._by_search(pool, patients, number)
+                while True:
+                    try:
+                        record = next(stream)
+                    except StopIteration as done:
+                        failure: DataSourceError | None = done.value
+                        break
                     yielded += 1
                     yield record
                 if failure is not None:
@@ -263,23 +272,34 @@ class RestSource:
 
     def _by_everything(
         self, pool: ThreadPoolExecutor, patients: list[Resource]
-    ) -> tuple[list[PatientRecord], DataSourceError | None]:
-        futures = [(p, pool.submit(self._everything, p)) for p in patients]
-        records: list[PatientRecord] = []
+    ) -> Generator[PatientRecord, None, DataSourceError | None]:
+        """Records in page order, at most two per worker fetched ahead (memory stays small);
+        returns the error for patients that could not be fetched, after yielding the rest."""
+        ahead: deque[tuple[Resource, Future[_Fetched]]] = deque()
+        todo = iter(patients)
         failures: list[tuple[str, DataSourceError]] = []
-        for patient, future in futures:
+
+        def fill() -> None:
+            while len(ahead) < 2 * self.max_concurrency and (patient := next(todo, None)) is not None:
+                ahead.append((patient, pool.submit(self._everything, patient)))
+
+        fill()
+        while ahead:
+            patient, future = ahead.popleft()
             try:
                 fetched = future.result()
             except DataSourceError as exc:
                 failures.append((patient["id"], exc))
+                fill()
                 continue
+            fill()
             self._merge(fetched)
-            records.append(self._record(patient, fetched.by_patient.get(patient["id"])))
+            yield self._record(patient, fetched.by_patient.get(patient["id"]))
         if not failures:
-            return records, None
+            return None
         ids = ", ".join(pid for pid, _ in failures[:5])
         first = failures[0][1]
-        return records, DataSourceError(
+        return DataSourceError(
             f"could not fetch {len(failures)} patient(s) ({ids}): {first.message}", url=first.url, status=first.status
         )
 
@@ -328,7 +348,7 @@ class RestSource:
 
     def _by_search(
         self, pool: ThreadPoolExecutor, patients: list[Resource], page_no: int
-    ) -> tuple[list[PatientRecord], DataSourceError | None]:
+    ) -> Generator[PatientRecord, None, DataSourceError | None]:
         ids = [p["id"] for p in patients]
         futures: list[Future[_Fetched]] = [
             pool.submit(self._type_search, rtype, param, ids, page_no) for rtype, param in self._search_plan()
@@ -349,12 +369,14 @@ class RestSource:
             for pid, resources in fetched.by_patient.items():
                 combined.setdefault(pid, {}).update(resources)
         if failure is not None:  # a page with a missing search would give incomplete records
-            return [], DataSourceError(
+            return DataSourceError(
                 f"patient page {page_no} not read (its {len(ids)} patients were not yielded): {failure.message}",
                 url=failure.url,
                 status=failure.status,
             )
-        return [self._record(p, combined.get(p["id"])) for p in patients], None
+        for patient in patients:
+            yield self._record(patient, combined.pop(patient["id"], None))
+        return None
 
 
 def _after(exc: DataSourceError, yielded: int) -> DataSourceError:

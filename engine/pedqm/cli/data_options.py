@@ -1,0 +1,137 @@
+"""The ``--data`` option and its authorization options, shared by every command that reads FHIR data.
+
+A command calls :func:`add_data_arguments` when it builds its parser and :func:`open_data` when it
+runs; a bad combination raises :class:`DataOptionsError` with a message meant for the user (the
+command prints it and exits 2, bad usage). Secrets can come from the environment
+(``PEDQM_BEARER_TOKEN``) so they need not appear on a command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from ..fhir.records import ResourceSource
+from ..fhir.sources import BearerToken, DataSourceError, SmartBackendAuth, open_source
+from ..fhir.sources.auth import Auth
+from ..fhir.sources.bulk import default_work_root
+
+BEARER_ENV = "PEDQM_BEARER_TOKEN"
+
+
+class DataOptionsError(Exception):
+    """The data options do not make sense together (or name something that is not there)."""
+
+
+def add_data_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """Add ``--data`` and the server options to ``parser``, in their own help section."""
+    group = parser.add_argument_group(
+        "FHIR data",
+        "where patient data comes from: a directory or file of FHIR JSON / NDJSON, or a FHIR server's base URL",
+    )
+    group.add_argument(
+        "--data",
+        metavar="SOURCE",
+        required=required,
+        help="directory (searched recursively), .json / .ndjson file, or http(s) base URL of a FHIR R4 server",
+    )
+    group.add_argument("--bearer-token", metavar="TOKEN", help=f"access token for the server (or set {BEARER_ENV})")
+    group.add_argument("--smart-client-id", metavar="ID", help="SMART Backend Services client id")
+    group.add_argument("--smart-key", metavar="FILE", type=Path, help="private key for SMART (PEM, JWK or JWKS)")
+    group.add_argument("--smart-alg", choices=("RS384", "ES384"), help="signing algorithm (default: from the key)")
+    group.add_argument("--smart-kid", metavar="KID", help="key id sent in the JWT header (default: the JWK's, else its thumbprint)")
+    group.add_argument("--smart-scope", metavar="SCOPES", help="scopes to request (default: system/*.read)")
+    group.add_argument("--token-url", metavar="URL", help="token endpoint (default: from [base]/.well-known/smart-configuration)")
+    group.add_argument("--bulk", action="store_true", help="read the server through Bulk Data $export instead of searches")
+    group.add_argument("--bulk-level", choices=("system", "patient", "group"), help="$export level (default: patient)")
+    group.add_argument("--bulk-group", metavar="ID", help="Group id for a group-level $export")
+    group.add_argument("--bulk-type", metavar="TYPES", help="comma-separated resource types to export (_type)")
+    group.add_argument("--since", metavar="INSTANT", help="only resources changed since (_since), e.g. 2025-01-01T00:00:00Z")
+    group.add_argument(
+        "--type-filter", action="append", metavar="QUERY", help="_typeFilter, e.g. 'Observation?status=final' (repeatable)"
+    )
+    group.add_argument("--work-dir", metavar="DIR", type=Path, help=f"where $export files are kept for resuming (default: {default_work_root()})")
+    group.add_argument("--page-size", type=int, metavar="N", help="patients per page when searching a server (default: 50)")
+    group.add_argument("--max-concurrency", type=int, metavar="N", help="parallel requests to a server (default: 4)")
+    group.add_argument("--timeout", type=float, metavar="SECONDS", help="timeout of one HTTP request (default: 30)")
+
+
+def _auth(args: argparse.Namespace, is_url: bool) -> Auth | None:
+    token = getattr(args, "bearer_token", None) or (os.environ.get(BEARER_ENV) if is_url else None) or None
+    smart_given = [name for name in ("smart_client_id", "smart_key", "smart_alg", "smart_kid", "smart_scope", "token_url")
+                   if getattr(args, name, None)]
+    if token and smart_given:
+        raise DataOptionsError("give either a bearer token or SMART Backend Services options, not both")
+    if smart_given:
+        if not args.smart_client_id or not args.smart_key:
+            raise DataOptionsError("SMART Backend Services needs both --smart-client-id and --smart-key")
+        if not args.smart_key.is_file():
+            raise DataOptionsError(f"--smart-key: no such file: {args.smart_key}")
+        try:
+            return SmartBackendAuth(
+                args.smart_client_id,
+                args.smart_key,
+                alg=args.smart_alg,
+                scope=args.smart_scope or "system/*.read",
+                token_url=args.token_url,
+                kid=args.smart_kid,
+            )
+        except DataSourceError as exc:
+            raise DataOptionsError(f"--smart-key: {exc}") from exc
+    if token:
+        return BearerToken(token)
+    return None
+
+
+def _positive(args: argparse.Namespace, name: str) -> Any:
+    value = getattr(args, name, None)
+    if value is not None and value <= 0:
+        raise DataOptionsError(f"--{name.replace('_', '-')} must be positive, got {value}")
+    return value
+
+
+def open_data(args: argparse.Namespace) -> ResourceSource:
+    """The source the options describe; :class:`DataOptionsError` if they are inconsistent."""
+    spec = getattr(args, "data", None)
+    if not spec:
+        raise DataOptionsError("no data given: use --data DIRECTORY, FILE or URL")
+    is_url = str(spec).lower().startswith(("http://", "https://"))
+    auth = _auth(args, is_url)
+    bulk_only = [f"--{n.replace('_', '-')}" for n in ("bulk_level", "bulk_group", "bulk_type", "since", "type_filter", "work_dir")
+                 if getattr(args, n, None)]
+    server_only = [f"--{n.replace('_', '-')}" for n in ("page_size", "max_concurrency", "timeout")
+                   if getattr(args, n, None) is not None]
+    if not is_url:
+        extras = (["authorization options"] if auth is not None else []) + (["--bulk"] if args.bulk else [])
+        extras += bulk_only + server_only
+        if extras:
+            raise DataOptionsError(f"{', '.join(extras)} only apply when --data is a server URL, not a path ({spec})")
+        if not Path(spec).exists():
+            raise DataOptionsError(f"--data: no such file or directory: {spec}")
+    elif not args.bulk and bulk_only:
+        raise DataOptionsError(f"{', '.join(bulk_only)} only apply with --bulk")
+    level = args.bulk_level or ("group" if args.bulk_group else "patient")
+    if args.bulk and (level == "group") != bool(args.bulk_group):
+        raise DataOptionsError("a group-level export needs --bulk-group ID (and --bulk-group needs --bulk-level group)")
+    options: dict[str, Any] = {}
+    if is_url:
+        timeout = _positive(args, "timeout")
+        if timeout is not None:
+            options["timeout"] = timeout
+        if args.bulk:
+            options.update(level=level, group_id=args.bulk_group, since=args.since, work_dir=args.work_dir,
+                           types=[t.strip() for t in (args.bulk_type or "").split(",") if t.strip()] or None,
+                           type_filters=args.type_filter)
+            if server_only and server_only != ["--timeout"]:
+                raise DataOptionsError("--page-size and --max-concurrency apply to searches, not to --bulk")
+        else:
+            for name in ("page_size", "max_concurrency"):
+                value = _positive(args, name)
+                if value is not None:
+                    options[name] = value
+    try:
+        return open_source(spec, auth=auth, bulk=bool(args.bulk), **options)
+    except DataSourceError as exc:
+        raise DataOptionsError(str(exc)) from exc
