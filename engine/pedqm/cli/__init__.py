@@ -50,6 +50,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and closed: not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a bare traceback
         print(f"pedqm: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         print("This is a bug in pedqm; please report it with the command you ran.", file=sys.stderr)

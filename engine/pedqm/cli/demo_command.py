@@ -1,14 +1,16 @@
 """`pedqm demo`: run pedqm's main job on the data bundled with it.
 
-For now that is the bundled pediatric CQL example library (well-child visit windows and
-immunization ages for a sample child); later it runs the measure library over the synthetic
-pediatric population.
+The main job is the measure library (measure_library/) over the synthetic pediatric population
+(fhir_fixtures/population/): one table per measure, a row per practice. `--cql` instead shows the
+bundled CQL example (a child's well-child visit schedule computed in CQL).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import io
+import sys
 from importlib import resources
 from typing import Any
 
@@ -17,11 +19,23 @@ from ..cql import compile_library, to_cql
 
 def register(sub: Any) -> None:
     p = sub.add_parser("demo", help="run pedqm on its bundled example data", description=__doc__)
-    p.add_argument("--now", default="2025-06-30T12:00:00+00:00", help="the evaluation date-time (fixed so output is reproducible)")
+    p.add_argument("--cql", action="store_true", help="show the bundled CQL example instead")
+    p.add_argument("--now", default="2025-06-30T12:00:00+00:00", help="the evaluation date-time of the CQL example")
+    p.add_argument("--measure", action="append", help="only these measure ids (repeatable)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.cql:
+        from ..measure.library_index import measure_dirs, population_root
+
+        if measure_dirs() and population_root() is not None:
+            return run_library_demo(args)
+        print("(measure library or synthetic population not found; showing the CQL example)", file=sys.stderr)
+    return run_cql_example(args)
+
+
+def run_cql_example(args: argparse.Namespace) -> int:
     text = resources.files("pedqm.examples").joinpath("PediatricSchedule.cql").read_text(encoding="utf-8")
     lib = compile_library(text)
     ctx = lib.context(now=_dt.datetime.fromisoformat(args.now))
@@ -29,4 +43,46 @@ def run(args: argparse.Namespace) -> int:
     width = max(len(n) for n in lib.definitions)
     for name in lib.definitions:
         print(f"  {name:<{width}}  {to_cql(lib.evaluate(name, ctx))}")
+    return 0
+
+
+def run_library_demo(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..fhir.sources import open_source
+    from ..measure import MeasurePackage
+    from ..measure.library_index import measure_dirs, population_root
+    from ..measure.library_run import rows, run_library
+
+    dirs = [d for d in measure_dirs() if not args.measure or d.name in args.measure]
+    packages = {}
+    for d in dirs:
+        try:
+            packages[d.name] = MeasurePackage.load(d)
+        except Exception as exc:  # noqa: BLE001 - report the measure, run the rest
+            print(f"{d.name}: cannot load: {str(exc).splitlines()[0]}", file=sys.stderr)
+    population = population_root()
+    assert population is not None
+    source = open_source(population)
+    shared = source.shared_resources()
+    run = run_library(packages, source.patients(), shared)
+    console = Console(file=io.StringIO(), width=150, record=True)
+    console.print(f"pedqm: {len(run.overall)} measures over {run.n_patients} synthetic patients ({population})")
+    for mid, pkg in packages.items():
+        if mid not in run.overall:
+            continue
+        table_rows = rows(run, mid)
+        table = Table(title=f"{mid}: {pkg.measure.label}", title_justify="left")
+        for col in table_rows[0]:
+            table.add_column(col, justify="left" if col == "practice" else "right")
+        for r in table_rows:
+            table.add_row(*["" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v)) for v in r.values()],
+                          style="bold" if r["practice"] == "All practices" else None)
+        console.print(table)
+    for mid, why in run.failures.items():
+        console.print(f"{mid}: not run: {why}")
+    if source.issues:
+        console.print(f"{len(source.issues)} resources skipped while reading the population")
+    sys.stdout.write(console.export_text())
     return 0

@@ -31,3 +31,14 @@ def find_measure(measure_id: str) -> Path | None:
         if d.name == measure_id:
             return d
     return None
+
+
+def population_root() -> Path | None:
+    """`$PEDQM_POPULATION`, else the repository's synthetic population (fhir_fixtures/population)."""
+    env = os.environ.get("PEDQM_POPULATION")
+    if env:
+        return Path(env)
+    root = library_root()
+    if root is not None and (root.parent / "fhir_fixtures" / "population").is_dir():
+        return root.parent / "fhir_fixtures" / "population"
+    return None
