@@ -63,7 +63,7 @@ def test_missing_file_and_bad_usage(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_demo_runs_on_bundled_data(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "demo")
+    code, out, err = run(capsys, "demo", "--cql")
     assert code == 0, err
     assert "First Birthday" in out and "@2025-02-28" in out  # leap-day birthday rolls to Feb 28
 
