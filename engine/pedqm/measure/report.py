@@ -80,37 +80,33 @@ def _group_json(result: MeasureResult, gi: int, counts: Counter[str], with_strat
     if s is not None:
         group["measureScore"] = s
     if with_strata and result.groups[gi].strata:
+        # the measure's own stratifiers in their order, then any added at run time (--stratify-by)
+        ids = {sd.label: sd.id for sd in g.stratifiers}
+        labels = [sd.label for sd in g.stratifiers] + [k for k in result.groups[gi].strata if k not in ids]
         strats = []
-        for sd in g.stratifiers:
-            values = result.groups[gi].strata.get(sd.label)
+        for label in labels:
+            values = result.groups[gi].strata.get(label)
             if not values:
                 continue
-            stratum_list = []
-            for value, c in sorted(values.items()):
-                st: dict[str, Any] = {
-                    "value": {"text": value},
-                    "population": [{"code": _code(code), "count": int(c.get(code, 0))}
-                                   for code in result.population_codes(gi) if code != "measure-observation"],
-                }
-                ss = _score(result.stratum_score(gi, c))
-                if ss is not None:
-                    st["measureScore"] = ss
-                stratum_list.append(st)
-            entry = {"code": [{"text": sd.label}], "stratum": stratum_list}
-            if sd.id:
-                entry["id"] = sd.id
-            strats.append(entry)
-        extra = [k for k in result.groups[gi].strata if k not in {s.label for s in g.stratifiers}]
-        for label in extra:
-            values = result.groups[gi].strata[label]
-            strats.append({"code": [{"text": label}], "stratum": [
-                {"value": {"text": value},
-                 "population": [{"code": _code(code), "count": int(c.get(code, 0))}
-                                for code in result.population_codes(gi) if code != "measure-observation"],
-                 **({"measureScore": _score(result.stratum_score(gi, c))} if result.stratum_score(gi, c) is not None else {})}
-                for value, c in sorted(values.items())]})
+            strat: dict[str, Any] = {"code": [{"text": label}],
+                                     "stratum": [_stratum(result, gi, value, c) for value, c in sorted(values.items())]}
+            if ids.get(label):
+                strat["id"] = ids[label]
+            strats.append(strat)
         group["stratifier"] = strats
     return group
+
+
+def _stratum(result: MeasureResult, gi: int, value: str, counts: Counter[str]) -> dict[str, Any]:
+    st: dict[str, Any] = {
+        "value": {"text": value},
+        "population": [{"code": _code(code), "count": int(counts.get(code, 0))}
+                       for code in result.population_codes(gi) if code != "measure-observation"],
+    }
+    score = _score(result.stratum_score(gi, counts))
+    if score is not None:
+        st["measureScore"] = score
+    return st
 
 
 def summary(result: MeasureResult) -> dict[str, Any]:
