@@ -9,8 +9,12 @@ yielded before the error stay valid.
 from __future__ import annotations
 
 
-class DataSourceError(Exception):
-    """A data source failed: server down, authorization refused, paging broke off, bad path."""
+class DataSourceError(OSError):
+    """A data source failed: server down, authorization refused, paging broke off, bad path.
+
+    An ``OSError`` (like ``ConnectionError``), so a command that already reports I/O failures
+    as bad input reports this one the same way rather than as a crash.
+    """
 
     def __init__(self, message: str, *, url: str | None = None, status: int | None = None) -> None:
         self.message = message

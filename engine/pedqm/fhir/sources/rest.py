@@ -184,6 +184,7 @@ class RestSource:
     def search(self, resource_type: str, params: Params | None = None) -> Iterator[Resource]:
         """Every matching resource (all pages), checked like any other; for callers that push
         their own code or date filters down to the server."""
+        self.check()  # a server that is down fails here, at [base]/metadata, whatever is asked first
         fetched = _Fetched()
         try:
             for _, url, bundle in self.http.pages(resource_type, what=f"{resource_type} search", params=params):
