@@ -143,3 +143,16 @@ def test_pure_population_rules() -> None:
     assert out[DEN] == [] and out[DENEXCEP] == []  # nothing outside the initial population
     assert proportion_score({DEN: 4, DENEX: 1, DENEXCEP: 1, NUMER: 1}) == 0.5
     assert proportion_score({DEN: 1, DENEX: 1}) is None
+
+
+def test_ratio_with_two_initial_populations() -> None:
+    """Children (denominator) and their visits (numerator), each from its own initial population
+    named by cqfm-criteriaReference; both IPPs are reported (fixture from a measure author)."""
+    pkg = MeasurePackage.load(Path(__file__).with_name("fixtures") / "ratio2ipp")
+    from pedqm.measure.testing import run_cases
+
+    results = run_cases(pkg, Path(__file__).with_name("fixtures") / "ratio2ipp" / "cases")
+    assert [r.passed for r in results] == [True], [(m.population, m.expected, m.actual) for r in results for m in r.mismatches]
+    report = evaluate_measure(pkg, [PatientRecord("x", [])], ("2025-01-01", "2025-12-31")).measure_report("summary")
+    ids = [p.get("id") for p in report["group"][0]["population"]]
+    assert ids[:2] == ["ipp-den", "ipp-num"]

@@ -176,21 +176,15 @@ class MeasureCalculator:
     def _group(self, group: GroupDef, ctx: EvaluationContext, subject: str, record: PatientRecord) -> GroupOutcome:
         raw: dict[str, Members] = {}
         episodes: dict[str, Any] = {}
-        ipps = group.populations_of(IPP)
-        second_ipp: Members | None = None
-        for pop in group.populations:
+        for key, pop in group.keyed_populations():
             if pop.code == MSROBS or not pop.expression:
                 continue
             value = self.library.evaluate(pop.expression, ctx)
             if group.episode_based and isinstance(value, list):
                 for v in value:
                     episodes.setdefault(episode_key(v), v)
-            members = self._members(group, value, subject)
-            if pop.code == IPP and len(ipps) > 1 and pop is ipps[1]:
-                second_ipp = members
-                continue
-            raw.setdefault(pop.code, members)
-        outcome = GroupOutcome(apply_rules(group, raw, second_ipp), episode_based=group.episode_based)
+            raw[key] = self._members(group, value, subject)
+        outcome = GroupOutcome(apply_rules(group, raw), episode_based=group.episode_based)
         obs = group.population(MSROBS)
         if obs is not None and obs.expression:
             from .definition import MSRPOPL, MSRPOPLEX

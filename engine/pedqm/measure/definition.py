@@ -80,6 +80,33 @@ class GroupDef:
     def episode_based(self) -> bool:
         return self.basis != "boolean"
 
+    def keyed_populations(self) -> list[tuple[str, PopulationDef]]:
+        """Populations with unique keys: the code, and `code#2` for a second population of the
+        same code (a ratio measure's second initial population)."""
+        seen: dict[str, int] = {}
+        out = []
+        for p in self.populations:
+            seen[p.code] = seen.get(p.code, 0) + 1
+            out.append((p.code if seen[p.code] == 1 else f"{p.code}#{seen[p.code]}", p))
+        return out
+
+    def population_by_key(self, key: str) -> PopulationDef | None:
+        return next((p for k, p in self.keyed_populations() if k == key), None)
+
+    def ipp_key_for(self, code: str) -> str:
+        """The initial population a ratio measure's denominator or numerator draws from: the one
+        its cqfm-criteriaReference names, else the first (denominator) or second (numerator)."""
+        keyed = self.keyed_populations()
+        ipps = [(k, p) for k, p in keyed if p.code == IPP]
+        pop = self.population(code)
+        if pop is not None and pop.criteria_reference:
+            for k, p in ipps:
+                if p.id == pop.criteria_reference:
+                    return k
+        if code == NUMER and len(ipps) > 1:
+            return ipps[1][0]
+        return IPP
+
     def population(self, code: str) -> PopulationDef | None:
         return next((p for p in self.populations if p.code == code), None)
 

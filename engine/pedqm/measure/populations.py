@@ -26,13 +26,12 @@ def _minus(a: Members, *others: Members) -> Members:
     return [x for x in a if x not in drop]
 
 
-def apply_rules(group: GroupDef, raw: Mapping[str, Members], second_ipp: Members | None = None) -> dict[str, Members]:
-    """Population membership after the rules, from the criteria's raw members.
-
-    `second_ipp`: a ratio measure's second initial population (the numerator's), when it has two.
-    """
+def apply_rules(group: GroupDef, raw: Mapping[str, Members]) -> dict[str, Members]:
+    """Population membership after the rules, from the criteria's raw members (keyed as
+    `GroupDef.keyed_populations`: a ratio measure's second initial population is `...#2`)."""
     ipp = raw.get(IPP, [])
-    out: dict[str, Members] = {IPP: ipp}
+    out: dict[str, Members] = {k: raw.get(k, []) for k in raw if k.startswith(IPP)}
+    out[IPP] = ipp
     scoring = group.scoring
     if scoring == "cohort":
         return out
@@ -42,14 +41,14 @@ def apply_rules(group: GroupDef, raw: Mapping[str, Members], second_ipp: Members
         if group.population(MSRPOPLEX):
             out[MSRPOPLEX] = _and(raw.get(MSRPOPLEX, []), msr)
         return out
-    den = _and(raw.get(DEN, ipp if group.population(DEN) is None else []), ipp)
+    den_ipp = out.get(group.ipp_key_for(DEN), ipp) if scoring == "ratio" else ipp
+    den = _and(raw.get(DEN, den_ipp if group.population(DEN) is None else []), den_ipp)
     out[DEN] = den
     denex = _and(raw.get(DENEX, []), den) if group.population(DENEX) else []
     if group.population(DENEX):
         out[DENEX] = denex
     if scoring == "ratio":
-        num_ipp = second_ipp if second_ipp is not None else ipp
-        numer = _and(raw.get(NUMER, []), num_ipp)
+        numer = _and(raw.get(NUMER, []), out.get(group.ipp_key_for(NUMER), ipp))
     else:
         numer = _minus(_and(raw.get(NUMER, []), den), denex)
     out[NUMER] = numer

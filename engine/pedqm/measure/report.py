@@ -68,8 +68,8 @@ def _group_json(result: MeasureResult, gi: int, counts: Counter[str], with_strat
     for code in result.population_codes(gi):
         if code == "measure-observation":
             continue
-        entry: dict[str, Any] = {"code": _code(code), "count": int(counts.get(code, 0))}
-        pop = g.population(code)
+        entry: dict[str, Any] = {"code": _code(code.split("#")[0]), "count": int(counts.get(code, 0))}
+        pop = g.population_by_key(code)
         if pop is not None and pop.id:
             entry["id"] = pop.id
         if subject_lists and code in subject_lists:
@@ -100,7 +100,7 @@ def _group_json(result: MeasureResult, gi: int, counts: Counter[str], with_strat
 def _stratum(result: MeasureResult, gi: int, value: str, counts: Counter[str]) -> dict[str, Any]:
     st: dict[str, Any] = {
         "value": {"text": value},
-        "population": [{"code": _code(code), "count": int(counts.get(code, 0))}
+        "population": [{"code": _code(code.split("#")[0]), "count": int(counts.get(code, 0))}
                        for code in result.population_codes(gi) if code != "measure-observation"],
     }
     score = _score(result.stratum_score(gi, counts))

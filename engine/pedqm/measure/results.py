@@ -115,9 +115,11 @@ class MeasureResult:
         return None
 
     def population_codes(self, group: int) -> list[str]:
+        """Population keys in report order (a second population of a code is `code#2`)."""
         g = self.definition.groups[group]
-        present = {p.code for p in g.populations}
-        return [c for c in POPULATION_ORDER if c in present]
+        keys = [k for k, _ in g.keyed_populations()]
+        order = {c: i for i, c in enumerate(POPULATION_ORDER)}
+        return sorted(keys, key=lambda k: (order.get(k.split("#")[0], 99), k))
 
     # ------------------------------------------------------------------ renderings
     def measure_report(self, kind: str = "summary", subject: str | None = None) -> Any:

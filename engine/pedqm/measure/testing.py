@@ -91,11 +91,18 @@ def run_case(calc: MeasureCalculator, case_dir: Path) -> CaseResult:
         return CaseResult(case_dir.name, description, {}, {}, error="no expected MeasureReport in the case")
     expected: dict[tuple[int, str], int] = {}
     expected_strata: dict[tuple[int, str, str], int] = {}
+    expected_scores: dict[int, float] = {}
     for gi, g in enumerate(expected_report.get("group") or []):
+        seen: dict[str, int] = {}
         for p in g.get("population") or []:
             code = _code(p)
             if code and code != "measure-observation":
-                expected[(gi, code)] = int(p.get("count", 0))
+                seen[code] = seen.get(code, 0) + 1
+                key = code if seen[code] == 1 else f"{code}#{seen[code]}"  # a second IPP, by position
+                expected[(gi, key)] = int(p.get("count", 0))
+        score = (g.get("measureScore") or {}).get("value")
+        if score is not None:
+            expected_scores[gi] = float(score)
         for s in g.get("stratifier") or []:
             for st in s.get("stratum") or []:
                 value = (st.get("value") or {}).get("text") or json.dumps(st.get("value"))
@@ -111,6 +118,10 @@ def run_case(calc: MeasureCalculator, case_dir: Path) -> CaseResult:
         for code, members in outcome.members.items():
             actual[(gi, code)] = len(members)
     mismatches = [Mismatch(g, p, n, actual.get((g, p), 0)) for (g, p), n in expected.items() if actual.get((g, p), 0) != n]
+    for g, want in expected_scores.items():
+        got = _subject_score(calc, g, result)
+        if got is None or abs(got - want) > 1e-6:
+            mismatches.append(Mismatch(g, "measure-score", want, got))  # type: ignore[arg-type]
     for (g, p, value), n in expected_strata.items():
         got = 0
         if g < len(result.groups):
@@ -124,6 +135,15 @@ def run_case(calc: MeasureCalculator, case_dir: Path) -> CaseResult:
     if problems:
         out.error = "; ".join(problems) if mismatches else None
     return out
+
+
+def _subject_score(calc: MeasureCalculator, group: int, result: Any) -> float | None:
+    """The subject's own score for a group, as an individual MeasureReport would carry it."""
+    from .results import MeasureResult
+
+    one = MeasureResult(calc.definition, calc.period, keep_subjects=False)
+    one.add(result)
+    return one.measure_score(group)
 
 
 def run_cases(package: MeasurePackage, cases_dir: Path, period: tuple[str, str] | None = None,
