@@ -164,10 +164,10 @@ def parse_type_text(text: str, model: ModelInfo | None = None) -> T.CqlType:
     if text.startswith("Interval<") and text.endswith(">"):
         return T.IntervalType(parse_type_text(text[9:-1], model))
     if text.startswith("Choice<") and text.endswith(">"):
-        return T.ChoiceType(tuple(parse_type_text(p, model) for p in _split_top(text[7:-1])))
+        return T.ChoiceType(tuple(parse_type_text(p, model) for p in split_top_level(text[7:-1])))
     if text.startswith("Tuple{") and text.endswith("}"):
         parts = []
-        for p in _split_top(text[6:-1]):
+        for p in split_top_level(text[6:-1]):
             n, _, t = p.partition(":")
             parts.append((n, parse_type_text(t, model)))
         return T.TupleType(tuple(parts))
@@ -178,14 +178,15 @@ def parse_type_text(text: str, model: ModelInfo | None = None) -> T.CqlType:
     return T.from_type_name(text)
 
 
-def _split_top(text: str) -> list[str]:
+def split_top_level(text: str, sep: str = ",", opening: str = "<{", closing: str = ">}") -> list[str]:
+    """Split `text` at `sep` where it is not nested inside brackets (type texts, FHIRPath)."""
     parts, depth, cur = [], 0, ""
     for ch in text:
-        if ch in "<{":
+        if ch in opening:
             depth += 1
-        elif ch in ">}":
+        elif ch in closing:
             depth -= 1
-        if ch == "," and depth == 0:
+        if ch == sep and depth == 0:
             parts.append(cur)
             cur = ""
         else:

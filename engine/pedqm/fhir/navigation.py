@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from . import convert as C
-from .model import ModelInfo
+from .model import ModelInfo, split_top_level
 
 _FHIRHELPERS = re.compile(r"^FHIRHelpers\.(\w+)\((.*)\)$")
 _SEGMENT = re.compile(r"^(\w+)(\[x\])?(?:\[(.+)\])?$")
@@ -255,27 +255,10 @@ def _target_source(expr: str, node: FhirNode, name: str) -> tuple[Any, str | Non
     return None, None
 
 
-def _split_path(path: str) -> list[str]:
-    parts, depth, cur = [], 0, ""
-    for ch in path:
-        if ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth -= 1
-        if ch == "." and depth == 0:
-            parts.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    if cur:
-        parts.append(cur)
-    return parts
-
-
 def _walk_path(data: Any, path: str) -> tuple[Any, str | None]:
     current: list[Any] = [data]
     suffix: str | None = None
-    for seg in _split_path(path):
+    for seg in split_top_level(path, ".", "[", "]"):
         m = _SEGMENT.match(seg)
         if m is None:
             return None, None
