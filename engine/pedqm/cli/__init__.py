@@ -17,6 +17,7 @@ from . import (
     evaluate_command,
     list_command,
     test_command,
+    vet_command,
 )
 
 EXIT_OK = 0
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     list_command.register(sub)
     chronic_command.register(sub)
     demo_command.register(sub)
+    vet_command.register(sub)
     return parser
 
 
