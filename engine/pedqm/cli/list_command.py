@@ -24,8 +24,17 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"{d}/measure.json: {exc}", file=sys.stderr)
             continue
-        scoring = ((m.get("scoring") or {}).get("coding") or [{}])[0].get("code", "")
-        rows.append({"id": d.name, "title": m.get("title") or m.get("name"), "scoring": scoring})
+        from ..measure.definition import MeasureDef
+
+        try:
+            groups = MeasureDef.from_resource(m).groups
+            scoring = " + ".join(dict.fromkeys(g.scoring for g in groups))
+            basis = " + ".join(dict.fromkeys(g.basis for g in groups))
+        except ValueError as exc:
+            print(f"{d}/measure.json: {exc}", file=sys.stderr)
+            continue
+        rows.append({"id": d.name, "title": m.get("title") or m.get("name"), "scoring": scoring, "basis": basis,
+                     "groups": len(groups)})
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -34,5 +43,5 @@ def run(args: argparse.Namespace) -> int:
         return 0
     width = max(len(r["id"]) for r in rows)
     for r in rows:
-        print(f"{r['id']:<{width}}  {r['scoring']:<20}  {r['title']}")
+        print(f"{r['id']:<{width}}  {r['scoring']:<34}  {r['basis']:<9}  {r['title']}")
     return 0
