@@ -16,6 +16,7 @@ from . import (
     demo_command,
     evaluate_command,
     list_command,
+    synth_command,
     test_command,
     vet_command,
 )
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     list_command.register(sub)
     chronic_command.register(sub)
     demo_command.register(sub)
+    synth_command.register(sub)
     vet_command.register(sub)
     return parser
 
