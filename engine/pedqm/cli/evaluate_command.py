@@ -31,6 +31,8 @@ def register(sub: Any) -> None:
     p.add_argument("--output", "-o", type=Path, help="write here instead of standard output")
     p.add_argument("--stratify-by", action="append", default=[], metavar="ALGORITHM",
                    help="add strata from the chronic-condition layer: ccc-v2, ccc-v3, pmca or ccir")
+    p.add_argument("--terminology-server", metavar="URL",
+                   help="FHIR terminology server for value sets the package lacks (ValueSet/$expand, cached in ~/.cache/pedqm)")
     p.add_argument("--workers", type=int, default=1, help="evaluate patients in N processes (default 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--require-profile-tags", action="store_true",
@@ -64,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
         result = evaluate_measure(package, source, tuple(args.period) if args.period else None,
                                   timezone_offset=args.timezone_offset, keep_subjects=keep,
                                   extra_strata=_extra_strata(args.stratify_by, end), progress=progress,
-                                  workers=max(1, args.workers), require_profile_tags=args.require_profile_tags)
+                                  workers=max(1, args.workers), require_profile_tags=args.require_profile_tags,
+                                  terminology_server=args.terminology_server)
     except CqlCompileError as exc:
         done()
         print(str(exc), file=sys.stderr)

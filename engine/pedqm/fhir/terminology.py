@@ -59,8 +59,9 @@ def _contains(items: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 class ValueSetIndex:
     """Implements the CQL engine's TerminologyProvider over ValueSet resources."""
 
-    def __init__(self) -> None:
+    def __init__(self, server: Any = None) -> None:
         self._by_key: dict[str, ValueSetEntry] = {}
+        self.server = server  # optional TerminologyServer, asked for value sets not supplied
 
     def __len__(self) -> int:
         return len({id(v) for v in self._by_key.values()})
@@ -130,6 +131,13 @@ class ValueSetIndex:
         if entry is None:
             oid = oid_of(url)
             entry = self._by_key.get("oid:" + oid) if oid else None
+        if entry is None and self.server is not None:
+            try:
+                entry = self.add(self.server.expand(url))
+            except OSError as exc:  # DataSourceError: the server's answer, said with the URL
+                raise TerminologyError(str(exc)) from None
+            for key in self._keys(url, {}):
+                self._by_key.setdefault(key, entry)
         if entry is None:
             raise TerminologyError(f"value set {url} was not provided (load it from the measure bundle or a ValueSet directory)")
         if not entry.complete and not entry.codes:

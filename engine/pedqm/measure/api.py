@@ -55,6 +55,7 @@ def evaluate_measure(
     progress: Callable[[int], None] | None = None,
     workers: int = 1,
     require_profile_tags: bool = False,
+    terminology_server: str | None = None,
 ) -> MeasureResult:
     """Calculate `measure` over `data`; `period` defaults to Measure.effectivePeriod.
 
@@ -63,6 +64,10 @@ def evaluate_measure(
     DataFrame (`.to_dataframe()`). `workers` > 1 evaluates patients in that many processes.
     """
     package = load_measure(measure)
+    if terminology_server:
+        from ..fhir.terminology_server import TerminologyServer
+
+        package.valuesets.server = TerminologyServer(terminology_server)
     start, end = period or package.measure.effective_period
     if not start or not end:
         raise MeasurePackageError(f"{package.source}: no measurement period given and the Measure has no effectivePeriod")
