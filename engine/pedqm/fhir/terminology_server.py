@@ -38,7 +38,7 @@ class TerminologyServer:
         while True:
             try:
                 result = self.http.get_json("ValueSet/$expand", what=f"expansion of {url}",
-                                            params={"url": url, "offset": offset, "count": _PAGE})
+                                            params={"url": url, "offset": str(offset), "count": str(_PAGE)})
             except DataSourceError as exc:
                 raise DataSourceError(f"terminology server could not expand {url}: {exc}") from exc
             page = (result.get("expansion") or {}).get("contains") or []
