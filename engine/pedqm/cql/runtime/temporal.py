@@ -29,6 +29,7 @@ only results are range-checked.
 
 from __future__ import annotations
 
+import abc
 import datetime as _dt
 import enum
 import re
@@ -321,7 +322,7 @@ def _check_range(slot: int, value: int, parts: list[int | None], kind: str) -> N
         )
 
 
-class _Temporal:
+class _Temporal(abc.ABC):
     """Shared machinery; see the module docstring for the semantics."""
 
     __slots__ = ("_c", "_p")
@@ -377,7 +378,7 @@ class _Temporal:
         obj._copy_extra(self)
         return obj
 
-    def _copy_extra(self, source: _Temporal) -> None:
+    def _copy_extra(self, source: _Temporal) -> None:  # noqa: B027 - an optional hook, not abstract
         """Hook for per-class state beyond the components (the DateTime offset)."""
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -710,13 +711,13 @@ class _Temporal:
                     text += f".{ms:03d}"
         return text
 
+    @abc.abstractmethod
     def to_cql(self) -> str:
         """The CQL literal for the value."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def to_string(self) -> str:
         """The CQL ``ToString`` representation."""
-        raise NotImplementedError
 
 
 def _check_result_year(year: int) -> None:
