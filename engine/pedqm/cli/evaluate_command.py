@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import json
 import sys
@@ -59,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return 1
     fmt = args.format or ("json" if args.output or not sys.stdout.isatty() else "table")
-    keep = args.report_type == "individual" or fmt in ("csv", "ndjson")
+    keep = args.report_type in ("individual", "subject-list") or fmt in ("csv", "ndjson")
     progress, done = _progress(args)
     try:
         end = (args.period or package.measure.effective_period)[1]
@@ -151,11 +150,3 @@ def summary_table(result: MeasureResult) -> str:
     console.print(table)
     return console.export_text()
 
-
-def write_csv(rows: list[dict[str, Any]]) -> str:
-    buf = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return buf.getvalue()

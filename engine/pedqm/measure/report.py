@@ -129,6 +129,8 @@ def summary(result: MeasureResult) -> dict[str, Any]:
 
 
 def subject_list(result: MeasureResult) -> dict[str, Any]:
+    if not result.keep_subjects:
+        raise ValueError("subject-list reports need the subjects: evaluate with keep_subjects=True")
     rep = _base(result, "subject-list")
     contained = []
     groups = []

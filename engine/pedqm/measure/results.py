@@ -70,7 +70,7 @@ class MeasureResult:
         for totals, outcome in zip(self.groups, r.groups):
             for code, members in outcome.members.items():
                 totals.counts[code] += len(members)
-                if members:
+                if members and self.keep_subjects:  # subject lists only when asked: memory stays flat
                     totals.subjects[code].append(r.subject_id)
             for strat, values in outcome.strata.items():
                 for value, stratum_members in values.items():
