@@ -156,3 +156,24 @@ def test_ratio_with_two_initial_populations() -> None:
     report = evaluate_measure(pkg, [PatientRecord("x", [])], ("2025-01-01", "2025-12-31")).measure_report("summary")
     ids = [p.get("id") for p in report["group"][0]["population"]]
     assert ids[:2] == ["ipp-den", "ipp-num"]
+
+
+def test_component_stratifier_reports_each_component(package: MeasurePackage, tmp_path: Path) -> None:
+    import shutil
+
+    target = tmp_path / "boundary"
+    shutil.copytree(FIXTURE, target)
+    measure = json.loads((target / "measure.json").read_text())
+    measure["group"][0]["stratifier"].append({"id": "age-sex", "code": {"text": "age and sex"}, "component": [
+        {"code": {"text": "age group"}, "criteria": {"language": "text/cql-identifier", "expression": "Age Group"}},
+        {"code": {"text": "sex"}, "criteria": {"language": "text/cql-identifier", "expression": "Sex"}}]})
+    (target / "measure.json").write_text(json.dumps(measure))
+    cql = (target / "Boundary.cql").read_text() + '\ndefine "Sex":\n  Patient.gender\n'
+    (target / "Boundary.cql").write_text(cql)
+    recs = [patient("g", birth="2018-01-01", encounters=[("2025-03-01T10:00:00Z", "2025-03-01T10:30:00Z")]),
+            patient("b", birth="2010-01-01", gender="male", encounters=[("2025-03-01T10:00:00Z", "2025-03-01T10:30:00Z")])]
+    report = evaluate_measure(MeasurePackage.load(target), recs).measure_report("summary")
+    _validate(report)
+    strat = next(s for s in report["group"][0]["stratifier"] if s.get("id") == "age-sex")
+    values = sorted(tuple(c["value"]["text"] for c in st["component"]) for st in strat["stratum"])
+    assert values == [("adolescent", "male"), ("child", "female")]

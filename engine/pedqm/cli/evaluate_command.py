@@ -104,9 +104,13 @@ def _report_problems(result: MeasureResult) -> None:
         for sid, err in result.errors[:10]:
             print(f"  Patient/{sid}: {err}", file=sys.stderr)
     if issues:
-        print(f"{len(issues)} resource(s) skipped while reading the data:", file=sys.stderr)
+        from ..fhir.sources.checks import format_issue_summary
+
+        print(f"{format_issue_summary(issues)}:", file=sys.stderr)
         for issue in issues[:10]:
             print(f"  {issue}", file=sys.stderr)
+        if len(issues) > 10:
+            print(f"  ... and {len(issues) - 10} more", file=sys.stderr)
 
 
 def render(result: MeasureResult, report_type: str, fmt: str) -> str:

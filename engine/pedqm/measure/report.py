@@ -82,6 +82,7 @@ def _group_json(result: MeasureResult, gi: int, counts: Counter[str], with_strat
     if with_strata and result.groups[gi].strata:
         # the measure's own stratifiers in their order, then any added at run time (--stratify-by)
         ids = {sd.label: sd.id for sd in g.stratifiers}
+        components = {sd.label: [label for label, _ in sd.components] for sd in g.stratifiers if sd.components}
         labels = [sd.label for sd in g.stratifiers] + [k for k in result.groups[gi].strata if k not in ids]
         strats = []
         for label in labels:
@@ -89,7 +90,8 @@ def _group_json(result: MeasureResult, gi: int, counts: Counter[str], with_strat
             if not values:
                 continue
             strat: dict[str, Any] = {"code": [{"text": label}],
-                                     "stratum": [_stratum(result, gi, value, c) for value, c in sorted(values.items())]}
+                                     "stratum": [_stratum(result, gi, value, c, components.get(label))
+                                                 for value, c in sorted(values.items())]}
             if ids.get(label):
                 strat["id"] = ids[label]
             strats.append(strat)
@@ -97,12 +99,20 @@ def _group_json(result: MeasureResult, gi: int, counts: Counter[str], with_strat
     return group
 
 
-def _stratum(result: MeasureResult, gi: int, value: str, counts: Counter[str]) -> dict[str, Any]:
-    st: dict[str, Any] = {
-        "value": {"text": value},
+def _stratum(result: MeasureResult, gi: int, value: str, counts: Counter[str],
+             components: list[str] | None = None) -> dict[str, Any]:
+    """One stratum; a component stratifier's value is one value per component (the calculator
+    joins them with ' | ')."""
+    st: dict[str, Any] = {}
+    parts = value.split(" | ")
+    if components and len(parts) == len(components):
+        st["component"] = [{"code": {"text": c}, "value": {"text": v}} for c, v in zip(components, parts)]
+    else:
+        st["value"] = {"text": value}
+    st.update({
         "population": [{"code": _code(code.split("#")[0]), "count": int(counts.get(code, 0))}
                        for code in result.population_codes(gi) if code != "measure-observation"],
-    }
+    })
     score = _score(result.stratum_score(gi, counts))
     if score is not None:
         st["measureScore"] = score
