@@ -146,8 +146,7 @@ def test_malformed_fixtures_are_skipped_reported_and_counted() -> None:
     assert {pid: sorted(x["id"] for x in r.resources) for pid, r in records.items()} == {
         "mal-1": ["mal-1", "mal-imm-good", "mal-obs-good"],
         "mal-2": ["mal-2", "mal-enc-good"],
-        "mal-missing": ["mal-obs-orphan"],
-    }
+    }  # the observation whose Patient is not in the data makes no phantom subject (issue 17 C)
     where = {(Path(i.location.split(" (")[0].rsplit(":", 1)[0]).name, i.message.split(":")[0]): i for i in issues}
     lines = {i.location.rsplit(":", 1)[1]: i.message.split(":")[0] for i in issues if ".ndjson:" in i.location}
     assert lines == {
@@ -165,7 +164,7 @@ def test_malformed_fixtures_are_skipped_reported_and_counted() -> None:
     lost = where[("bad-bundle.json", "unresolved reference")]
     assert not lost.skipped and lost.resource_id == "mal-cond-lost"
     orphan = [i for i in issues if i.message.startswith("no Patient resource")]
-    assert len(orphan) == 1 and not orphan[0].skipped and orphan[0].resource_id == "mal-missing"
+    assert len(orphan) == 1 and orphan[0].skipped and orphan[0].count == 1 and "Patient/mal-missing" in orphan[0].message
     assert summarize_issues(issues) == {
         "invalid JSON": 2,
         "wrong JSON type": 3,
@@ -173,8 +172,9 @@ def test_malformed_fixtures_are_skipped_reported_and_counted() -> None:
         "not a resource": 2,
         "missing id": 1,
         "unknown resourceType": 1,
+        "no Patient resource": 1,
     }
-    assert format_issue_summary(issues).startswith("11 resources skipped (")
+    assert format_issue_summary(issues).startswith("12 resources skipped (")
     assert str(where[("bad-lines.ndjson", "unknown resourceType")]).endswith(
         "bad-lines.ndjson:4: Observaton/mal-obs-typo: unknown resourceType: 'Observaton' is not a FHIR R4 resource type"
     )

@@ -82,7 +82,7 @@ CV_CASES = [(m, c) for m, c in CASES if _package(m).measure.groups[0].scoring ==
 @pytest.mark.parametrize(("measure_id", "case_id"), CV_CASES, ids=[f"{m}/{c}" for m, c in CV_CASES])
 def test_observation_matches_expected_score(measure_id: str, case_id: str) -> None:
     package = _package(measure_id)
-    record, expected, _ = load_case(LIBRARY / measure_id / "cases" / case_id)
+    record, expected, _, _ = load_case(LIBRARY / measure_id / "cases" / case_id)
     assert expected is not None
     start, end = package.measure.effective_period
     calc = MeasureCalculator(package, measurement_period(start, end))

@@ -56,7 +56,7 @@ def _calculator(measure_id: str) -> MeasureCalculator:
 
 
 def _expected(case_dir: Path) -> dict[str, Any]:
-    _, report, _ = load_case(case_dir)
+    _, report, _, _ = load_case(case_dir)
     assert report is not None, f"{case_dir} has no expected MeasureReport"
     return report
 
@@ -137,7 +137,7 @@ def test_ccc_admissions_observations_are_the_admission_counts() -> None:
         if m != measure_id:
             continue
         case_dir = LIBRARY / m / "cases" / case_id
-        record, report, _ = load_case(case_dir)
+        record, report, _, _ = load_case(case_dir)
         score = ((report or {})["group"][1].get("measureScore") or {}).get("value")
         observations = _calculator(measure_id).evaluate(record).groups[1].observations
         assert observations == ([] if score is None else [score]), case_id
@@ -196,7 +196,7 @@ def _compare(cms: str, measure_id: str, mine_of: Any, in_scope: Any, different: 
     calc = _calculator(measure_id)
     agreed, seen = 0, set()
     for case_dir in _published(cms):
-        record, report, _ = load_case(case_dir)
+        record, report, _, _ = load_case(case_dir)
         result = calc.evaluate(record)
         assert result.error is None, result.error
         key = _short(case_dir)
@@ -260,7 +260,7 @@ def test_cms146_adult_cases_coincide_when_the_patient_is_a_child() -> None:
     calc = _calculator("pharyngitis-testing")
     compared = 0
     for case_dir in _published("CMS146"):
-        record, report, _ = load_case(case_dir)
+        record, report, _, _ = load_case(case_dir)
         if _age_at(record, "2025-12-31") <= 17:
             continue
         child = [dict(r, birthDate="2015-01-01") if r.get("resourceType") == "Patient" else r for r in record.resources]

@@ -37,6 +37,12 @@ def add_data_arguments(parser: argparse.ArgumentParser, *, required: bool = True
         required=required,
         help="directory (searched recursively), .json / .ndjson file, or http(s) base URL of a FHIR R4 server",
     )
+    group.add_argument(
+        "--bundle-per-patient",
+        action="store_true",
+        help="each Bundle (or NDJSON line holding a Bundle) is one patient's whole record: its resources belong to its "
+        "Patient whatever their references say (default: the FHIR Patient compartment decides)",
+    )
     group.add_argument("--bearer-token", metavar="TOKEN", help=f"access token for the server (or set {BEARER_ENV})")
     group.add_argument("--smart-client-id", metavar="ID", help="SMART Backend Services client id")
     group.add_argument("--smart-key", metavar="FILE", type=Path, help="private key for SMART (PEM, JWK or JWKS)")
@@ -112,10 +118,13 @@ def open_data(args: argparse.Namespace) -> ResourceSource:
             raise DataOptionsError(f"--data: no such file or directory: {spec}")
     elif not args.bulk and bulk_only:
         raise DataOptionsError(f"{', '.join(bulk_only)} only apply with --bulk")
+    bundle_per_patient = bool(getattr(args, "bundle_per_patient", False))
+    if is_url and bundle_per_patient:
+        raise DataOptionsError("--bundle-per-patient applies to files of Bundles, not to a server (which groups by Patient compartment)")
     level = args.bulk_level or ("group" if args.bulk_group else "patient")
     if args.bulk and (level == "group") != bool(args.bulk_group):
         raise DataOptionsError("a group-level export needs --bulk-group ID (and --bulk-group needs --bulk-level group)")
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"bundle_per_patient": True} if bundle_per_patient else {}
     if is_url:
         timeout = _positive(args, "timeout")
         if timeout is not None:

@@ -103,6 +103,12 @@ def _report_problems(result: MeasureResult) -> None:
         print(f"{len(result.errors)} patient(s) could not be evaluated:", file=sys.stderr)
         for sid, err in result.errors[:10]:
             print(f"  Patient/{sid}: {err}", file=sys.stderr)
+    for key, (n, message) in sorted(result.element_errors.items()):
+        kind, _, name = key.partition(":")
+        what = "supplemental data element" if kind == "supplementalData" else "stratifier"
+        name = name.split(":", 1)[1] if kind == "stratifier" else name
+        print(f"{what} {name!r} could not be computed for {n} patient(s) (population counts are unaffected): {message}",
+              file=sys.stderr)
     if issues:
         from ..fhir.sources.checks import format_issue_summary
 

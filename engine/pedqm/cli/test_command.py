@@ -64,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"{mark:5} {r.case_id}  {r.description or ''}".rstrip())
             if r.error:
                 print(f"      {r.error}")
+            for note in r.notes:
+                if not (r.error and note in r.error):  # a problem that explains a failure is printed once, above
+                    print(f"      note: {note}")
             for m in r.mismatches:
                 where = f"group {m.group + 1} {m.population}" + (f" stratum {m.stratum}" if m.stratum else "")
                 print(f"      {where}: expected {m.expected}, got {m.actual}")

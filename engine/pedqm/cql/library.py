@@ -66,8 +66,13 @@ def builtin_library(name: str, version: str | None) -> tuple[str, str] | None:
 class LibraryManager:
     """Compiles libraries and the libraries they include, each once."""
 
-    def __init__(self, lookup: SourceLookup | None = None):
+    def __init__(self, lookup: SourceLookup | None = None, *, strict_versions: bool = True):
         self.lookup = lookup
+        # A measure package is one unit: when it ships one version of a library and an include
+        # asks for another (packages assembled from several releases do), the package's version
+        # is used and the substitution is recorded in `warnings`. Elsewhere versions must match.
+        self.strict_versions = strict_versions
+        self.warnings: list[str] = []
         self.registry: dict[str, CompiledLibrary] = {}
         self._resolved: dict[tuple[str, str | None], ResolvedLibrary] = {}
         self._loading: set[tuple[str, str | None]] = set()
@@ -93,7 +98,10 @@ class LibraryManager:
         finally:
             self._loading.discard(key)
         if version and resolved.version and resolved.version != version:
-            raise CqlError(f"library {name} has version {resolved.version!r}, not {version!r}")
+            if self.strict_versions:
+                raise CqlError(f"library {name} has version {resolved.version!r}, not {version!r}")
+            self.warnings.append(f"an include asks for library {name} version {version!r}; "
+                                 f"the only version available, {resolved.version!r}, is used")
         self._resolved[key] = resolved
         return resolved
 

@@ -48,6 +48,11 @@ _FUNCTION_ALIASES: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 # operators that work on model values (resources) as they are, without conversion to System values
+# operators whose two operands must share a type (implicit conversions make them so)
+_COMPARISONS = {
+    "Equal", "NotEqual", "Equivalent", "NotEquivalent", "Less", "Greater", "LessOrEqual", "GreaterOrEqual",
+}
+
 _KEEPS_MODEL_VALUES = {
     "ToSystemValue", "Exists", "Count", "First", "Last", "SingletonFrom", "Distinct", "Flatten",
     "IndexOf", "Skip", "Take", "Tail", "Slice", "Indexer", "Coalesce", "CoalesceList", "IsNull",
@@ -144,6 +149,12 @@ class DataModel(Protocol):
     def static_type(self, text: str) -> T.CqlType: ...
 
     def is_subtype(self, type_name: str, ancestor: str) -> bool: ...
+
+    def system_type(self, type_name: str) -> T.CqlType | None:
+        """The System type a value of this model type becomes through the model's implicit
+        conversion (FHIR.dateTime -> System.DateTime, FHIR.Period -> Interval<DateTime>), or
+        None when it has none (resources, backbone elements)."""
+        ...
 
 
 ModelLoader = Callable[[str, "str | None"], DataModel]
@@ -328,6 +339,8 @@ class Resolver:
                 name, operands = "InValueSet", [item, vocab]
             elif vocab.type == T.CODESYSTEM:
                 name, operands = "InCodeSystem", [item, vocab]
+        if name in _COMPARISONS and len(operands) == 2:
+            operands = self._harmonize(operands)
         info = lookup(name)
         if info is None:
             raise self.error(f"unknown operator {name}", loc)
@@ -336,14 +349,58 @@ class Resolver:
             raise self.error(f"{name} takes {lo if lo == hi else f'{lo} to {hi}'} argument(s), {len(operands)} given", loc)
         return model.OperatorCall(name, operands, precision, options, type=self.result_type(name, operands), loc=loc)
 
+    def _harmonize(self, operands: list[model.Node]) -> list[model.Node]:
+        """Comparison operators take two operands of one type: where the static types differ
+        and one converts implicitly to the other (Decimal -> Quantity, Integer -> Decimal,
+        Date -> DateTime, Code -> Concept), convert it, as the reference translator does
+        (CQL 1.5 Developer's Guide, Implicit Conversions; `1.0 < X as Quantity` compares
+        `ToQuantity(1.0)`)."""
+        a, b = operands
+        if a.type == b.type or T.is_any(a.type) or T.is_any(b.type):
+            return operands
+        # a choice meets one of its components: implicit cast (CQL 1.5 Developer's Guide,
+        # Choice Types: `Observation.value < 200 'mg'` casts the value `as Quantity`, which is
+        # null when the value is a Concept)
+        if isinstance(a.type, T.ChoiceType) and not isinstance(b.type, T.ChoiceType) and b.type in a.type.choices:
+            return [model.As(a, b.type, False, type=b.type, loc=a.loc), b]
+        if isinstance(b.type, T.ChoiceType) and not isinstance(a.type, T.ChoiceType) and a.type in b.type.choices:
+            return [a, model.As(b, a.type, False, type=a.type, loc=b.loc)]
+        if not (isinstance(a.type, T.NamedType) and isinstance(b.type, T.NamedType)):
+            return operands
+        if T.is_any(a.type) or T.is_any(b.type):
+            return operands
+        conv = T.implicit_conversion(a.type, b.type)
+        if conv is not None:
+            return [self.op(conv, [a], a.loc), b]
+        conv = T.implicit_conversion(b.type, a.type)
+        if conv is not None:
+            return [a, self.op(conv, [b], b.loc)]
+        return operands
+
     def _system_value(self, node: model.Node) -> model.Node:
         """Wrap an operand whose static type is a model type (e.g. FHIR.dateTime) so that the
         operator receives the System value (the implicit FHIRHelpers conversion of the spec)."""
         t = node.type
         if _is_model_type(t):
-            conv = model.OperatorCall("ToSystemValue", [node], None, {}, type=T.ANY, loc=node.loc)
+            conv = model.OperatorCall("ToSystemValue", [node], None, {}, type=self.system_equivalent(t), loc=node.loc)
             return conv
         return node
+
+    def system_equivalent(self, t: T.CqlType) -> T.CqlType:
+        """The static type of a model value after its implicit conversion to System values
+        (ANY where the model has no conversion for it, e.g. a resource)."""
+        if isinstance(t, T.ListType):
+            inner = self.system_equivalent(t.element)
+            return T.ANY if T.is_any(inner) else T.ListType(inner)
+        if isinstance(t, T.ChoiceType):
+            # a component with no System equivalent (QICore.SampledData) stays a model value
+            parts = [c if T.is_any(p) else p for c, p in ((c, self.system_equivalent(c)) for c in t.choices)]
+            return T.ChoiceType(tuple(dict.fromkeys(parts))) if len(set(parts)) > 1 else parts[0]
+        if isinstance(t, T.NamedType) and _is_model_type(t):
+            m = self.models.get(t.name.split(".", 1)[0])
+            converted = m.system_type(t.name) if m is not None else None
+            return converted if converted is not None else T.ANY
+        return t
 
     @staticmethod
     def result_type(name: str, operands: list[model.Node]) -> T.CqlType:
@@ -588,31 +645,22 @@ class Resolver:
             overloads = [f for f in overloads if f.access != "private"]
         if not overloads:
             return None
-        exact = [f for f in overloads if all(self.subtype_of(a.type, p) for a, p in zip(args, f.operand_types))]
-        chosen: list[model.FunctionModel]
+        # overload resolution by conversion precedence (CQL 1.5 Developer's Guide): each
+        # overload's cost is its arguments' conversion costs; the cheapest wins, ties keep all
+        # (dispatched at run time on the values, as for arguments of unknown type)
+        scored: list[tuple[tuple[int, ...], model.FunctionModel]] = []
+        for f in overloads:
+            costs = [self.conversion_cost(a.type, p) for a, p in zip(args, f.operand_types)]
+            if all(c is not None for c in costs):
+                scored.append((tuple(sorted((c for c in costs if c is not None), reverse=True)), f))
+        if not scored:
+            sig = ", ".join(str(a.type) for a in args)
+            raise self.error(f"no overload of {name} matches argument types ({sig})", loc)
+        best = min(cost for cost, _ in scored)
+        chosen = [f for cost, f in scored if cost == best]
         converted = args
-        if exact:
-            chosen = exact
-            if len(exact) > 1:
-                known = [f for f in exact if not any(T.is_any(a.type) and not T.is_any(p) for a, p in zip(args, f.operand_types))]
-                chosen = known or exact
-        else:
-            chosen = []
-            for f in overloads:
-                conv = self.convert_args(args, f.operand_types)
-                if conv is not None:
-                    chosen, converted = [f], conv
-                    break
-            if not chosen:
-                # types unknown statically (e.g. model data): choose at run time
-                possible = [f for f in overloads if all(
-                    T.is_any(a.type) or T.is_any(p) or isinstance(a.type, T.ChoiceType) or isinstance(p, T.ChoiceType)
-                    or (isinstance(a.type, T.NamedType) and not a.type.name.startswith("System."))
-                    for a, p in zip(args, f.operand_types))]
-                if not possible:
-                    sig = ", ".join(str(a.type) for a in args)
-                    raise self.error(f"no overload of {name} matches argument types ({sig})", loc)
-                chosen = possible
+        if len(chosen) == 1:
+            converted = [self.convert(a, p) for a, p in zip(args, chosen[0].operand_types)]
         if lib is self.out:
             for f in chosen:
                 self.resolve_function(f)
@@ -639,26 +687,46 @@ class Resolver:
                 return bool(m.is_subtype(t.name, target.name))
         return False
 
-    def convert_args(self, args: list[model.Node], targets: list[T.CqlType]) -> list[model.Node] | None:
-        out = []
-        for a, t in zip(args, targets):
-            if self.subtype_of(a.type, t) or T.is_any(a.type):
-                out.append(a)
-                continue
-            conv = T.implicit_conversion(a.type, t)
-            if conv is None:
-                if isinstance(a.type, T.ListType) and isinstance(t, T.ListType):
-                    inner = T.implicit_conversion(a.type.element, t.element)
-                    if inner is not None:
-                        out.append(a)
-                        continue
-                if isinstance(a.type, T.IntervalType) and isinstance(t, T.IntervalType):
-                    if T.implicit_conversion(a.type.point, t.point) is not None:
-                        out.append(a)  # interval points convert where they are compared
-                        continue
-                return None
-            out.append(self.op(conv, [a], a.loc))
-        return out
+    def conversion_cost(self, t: T.CqlType, target: T.CqlType) -> int | None:
+        """T.conversion_cost with the data models' class hierarchy; a model value (a FHIR
+        element) is matched by its System equivalent where it has one."""
+        cost = T.conversion_cost(t, target, self.subtype_of)
+        if cost is None and _is_model_type(t):
+            system = self.system_equivalent(t)
+            if not T.is_any(system):
+                cost = T.conversion_cost(system, target, self.subtype_of)
+        if cost is None and (_is_model_type(t) or _is_model_type(target)):
+            cost = T.COST_COMPATIBLE + 1 if self._model_compatible(t, target) else None
+        return cost
+
+    def _model_compatible(self, t: T.CqlType, target: T.CqlType) -> bool:
+        """Model types the resolver cannot order statically (profiles of one resource, a
+        choice of model types): accepted, and checked on the values at run time."""
+        if isinstance(t, T.ListType) and isinstance(target, T.ListType):
+            return self._model_compatible(t.element, target.element)
+        if isinstance(t, T.ListType) or isinstance(target, T.ListType):
+            return False
+        if isinstance(t, T.ChoiceType):
+            return any(self._model_compatible(c, target) for c in t.choices)
+        if isinstance(target, T.ChoiceType):
+            return any(self._model_compatible(t, c) for c in target.choices)
+        return (isinstance(t, T.NamedType) and not t.name.startswith("System.")) or \
+            (isinstance(target, T.NamedType) and not target.name.startswith("System."))
+
+    def convert(self, node: model.Node, target: T.CqlType) -> model.Node:
+        """`node` implicitly converted to `target`: a conversion operator where the static
+        types say which (Integer -> Decimal), a structural or run-time conversion where they do
+        not (an Interval<Date> for an Interval<DateTime>, a Date for a Choice<DateTime, ...>,
+        a value whose type is known only at run time), nothing where none is needed."""
+        t = node.type
+        if T.is_any(target) or t == target or not T.converts_to_something(target):
+            return node
+        if not T.is_any(t) and self.subtype_of(t, target):
+            return node
+        conv = T.implicit_conversion(t, target)
+        if conv is not None:
+            return self.op(conv, [node], node.loc)
+        return model.OperatorCall("ImplicitConvert", [node], None, {"to": target}, type=target, loc=node.loc)
 
     def system_function(self, name: str, args: list[model.Node], loc: ast.Loc) -> model.Node:
         if name == "Message":
@@ -759,11 +827,11 @@ class Resolver:
         return model.If(c, *self._promote([a, b], t), type=t)
 
     def _promote(self, nodes: list[model.Node], t: T.CqlType) -> list[model.Node]:
-        out = []
-        for n in nodes:
-            conv = T.implicit_conversion(n.type, t) if not T.is_any(n.type) and n.type != t else None
-            out.append(self.op(conv, [n], n.loc) if conv else n)
-        return out
+        """Branches or elements converted to their common type `t` (statically known parts
+        only: a part of unknown type is left as it is)."""
+        if isinstance(t, T.ChoiceType) or T.is_any(t):
+            return nodes
+        return [n if T.is_any(n.type) or n.type == t else self.convert(n, t) for n in nodes]
 
     def x_Case(self, e: ast.Case) -> model.Node:
         comparand = self.expr(e.comparand) if e.comparand is not None else None

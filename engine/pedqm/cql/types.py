@@ -62,6 +62,15 @@ class TupleType(CqlType):
 class ChoiceType(CqlType):
     choices: tuple[CqlType, ...]
 
+    def __post_init__(self) -> None:
+        # Choice<Choice<A, B>, C> is Choice<A, B, C> (each component once): a union of unions
+        # must still match a `List<Choice<A, B, C>>` parameter
+        flat: dict[CqlType, None] = {}
+        for c in self.choices:
+            for part in c.choices if isinstance(c, ChoiceType) else (c,):
+                flat[part] = None
+        object.__setattr__(self, "choices", tuple(flat))
+
     def __str__(self) -> str:
         return "Choice<" + ", ".join(str(c) for c in self.choices) + ">"
 
@@ -127,9 +136,63 @@ def subtype_of(t: CqlType, target: CqlType) -> bool:
 
 def implicit_conversion(t: CqlType, target: CqlType) -> str | None:
     """The conversion operator CQL applies implicitly from `t` to `target`, if any."""
-    if isinstance(t, NamedType) and isinstance(target, NamedType):
+    if isinstance(t, NamedType) and isinstance(target, NamedType) and t.name.startswith("System.") \
+            and target.name.startswith("System."):
         return IMPLICIT.get((t.simple, target.simple))
     return None
+
+
+# CQL 1.5 Developer's Guide, "Conversion Precedence": the lower, the more preferred
+COST_EXACT = 0
+COST_SUBTYPE = 1
+COST_COMPATIBLE = 2  # null / a value whose type is only known at run time
+COST_CAST = 3  # a choice to one of its components
+COST_SIMPLE = 4  # implicit conversion to a simple type (Integer -> Decimal, Date -> DateTime)
+COST_CLASS = 5  # implicit conversion to a class type (Code -> Concept, Decimal -> Quantity)
+_CLASS_TARGETS = {"Concept", "Quantity", "Ratio"}
+
+
+def conversion_cost(source: CqlType, target: CqlType, subtype: Any = None) -> int | None:
+    """How far a value of static type `source` is from `target` by CQL's implicit conversions
+    (see the COST_ constants), or None when it does not convert. Intervals and lists convert
+    point by point and element by element; a choice target takes its least-converting
+    component. `subtype` may widen subtyping with a data model's class hierarchy."""
+    is_sub = subtype or subtype_of
+    if source == target:
+        return COST_EXACT
+    if is_any(target):
+        return COST_SUBTYPE
+    if is_any(source):
+        return COST_COMPATIBLE
+    if is_sub(source, target):
+        return COST_SUBTYPE
+    if isinstance(target, ChoiceType):
+        costs = [c for c in (conversion_cost(source, t, subtype) for t in target.choices) if c is not None]
+        return min(costs) if costs else None
+    if isinstance(source, ChoiceType):
+        if any(is_sub(c, target) for c in source.choices):
+            return COST_CAST
+        costs = [conversion_cost(c, target, subtype) for c in source.choices]
+        known = [c for c in costs if c is not None]
+        return max(COST_CAST, *known) if known else None
+    if isinstance(source, IntervalType) and isinstance(target, IntervalType):
+        return conversion_cost(source.point, target.point, subtype)
+    if isinstance(source, ListType) and isinstance(target, ListType):
+        return conversion_cost(source.element, target.element, subtype)
+    if implicit_conversion(source, target) is not None:
+        assert isinstance(target, NamedType)
+        return COST_CLASS if target.simple in _CLASS_TARGETS else COST_SIMPLE
+    return None
+
+
+def converts_to_something(target: CqlType) -> bool:
+    """Whether a value could need an implicit conversion to become a `target` (so a value whose
+    type is only known at run time must be checked then)."""
+    if isinstance(target, ChoiceType):
+        return any(converts_to_something(c) for c in target.choices)
+    if isinstance(target, (ListType, IntervalType)):
+        return converts_to_something(target.element if isinstance(target, ListType) else target.point)
+    return isinstance(target, NamedType) and any(to == target.simple for _, to in IMPLICIT)
 
 
 def common_type(types: list[CqlType]) -> CqlType:

@@ -71,6 +71,9 @@ class ModelInfo:
         self.conversions = {(f, to): fn for f, to, fn in data.get("conversions", [])}
         self._elements: dict[tuple[str, str], Element | None] = {}
         self.by_identifier = {c.identifier: c for c in self.classes.values() if c.identifier}
+        # CQL lets a model type be named by its model-info label (["US Core Laboratory Result
+        # Observation Profile": ...]); a name always wins over a label
+        self.by_label = {c.label: c for c in self.classes.values() if c.label and c.label not in self.classes}
 
     def __repr__(self) -> str:
         return f"ModelInfo({self.name} {self.version})"
@@ -82,7 +85,7 @@ class ModelInfo:
             if ns != self.name:
                 return None
             name = simple
-        return self.classes.get(name)
+        return self.classes.get(name) or self.by_label.get(name)
 
     def element(self, type_name: str, prop: str) -> Element | None:
         """Look up a property on a class, walking up its base types (memoised: it is asked for
@@ -129,6 +132,24 @@ class ModelInfo:
         if anc is None or anc.name != self.resource_type(ancestor):
             return False
         return self.resource_type(type_name) == anc.name
+
+    def system_type(self, type_name: str) -> T.CqlType | None:
+        """The System type this model type converts to implicitly (the model info's
+        conversions, e.g. FHIR.Period -> Interval<System.DateTime>; a primitive's `value`
+        element, e.g. FHIR.dateTime -> System.DateTime; a restriction of a System type)."""
+        qualified = type_name if "." in type_name else f"{self.name}.{type_name}"
+        for (source, target), _fn in self.conversions.items():
+            if source == qualified:
+                return parse_type_text(target, self)
+        base = self.system_base(qualified)
+        if base is not None:
+            return T.from_type_name(base)
+        ci = self.find_class(qualified)
+        if ci is not None and ci.name[:1].islower():  # FHIR primitives: boolean, dateTime, ...
+            el = self.element(qualified, "value")
+            if el is not None and el.type_text.startswith("System."):
+                return T.from_type_name(el.type_text)
+        return None
 
     def system_base(self, type_name: str) -> str | None:
         """The System type a model type is a restriction of (QICore.EncounterStatus -> String)."""

@@ -27,6 +27,7 @@ class ResourceIssue:
     resource_id: str | None
     message: str
     skipped: bool = True
+    count: int = 1  # resources this issue stands for (orphans of one missing Patient are one issue)
 
     def __str__(self) -> str:
         what = f"{self.resource_type or '?'}/{self.resource_id or '?'}"

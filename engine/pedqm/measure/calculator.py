@@ -42,9 +42,23 @@ class SubjectResult:
     sde: dict[str, list[str]] = field(default_factory=dict)  # supplemental data element -> value labels
     evaluated_resources: list[str] = field(default_factory=list)
     error: str | None = None
+    # a supplemental data element or stratifier that could not be computed, by element label:
+    # such a failure is the element's, never the populations' (CQFM: SDEs and strata are
+    # information reported about members, not conditions of membership)
+    element_errors: dict[str, str] = field(default_factory=dict)
 
     def count(self, group: int, code: str) -> int:
         return len(self.groups[group].members.get(code, [])) if self.groups else 0
+
+
+def sde_element(label: str) -> str:
+    """The key under which a supplemental data element's failure is recorded."""
+    return f"supplementalData:{label}"
+
+
+def stratifier_element(group: int, label: str) -> str:
+    """The key under which a stratifier's failure is recorded (groups counted from 0)."""
+    return f"stratifier:{group}:{label}"
 
 
 def episode_key(value: Any) -> str:
@@ -156,14 +170,21 @@ class MeasureCalculator:
     def evaluate(self, record: PatientRecord) -> SubjectResult:
         ctx = self.context(record)
         subject = record.patient_id
+        element_errors: dict[str, str] = {}
         try:
-            groups = [self._group(g, ctx, subject, record) for g in self.definition.groups]
-            sde = {s.label: sde_labels(self.library.evaluate(s.expression, ctx)) for s in self.definition.supplemental}
+            groups = [self._group(g, gi, ctx, subject, record, element_errors)
+                      for gi, g in enumerate(self.definition.groups)]
         except CqlError as exc:
             return SubjectResult(subject, [], error=str(exc).splitlines()[0])
+        sde: dict[str, list[str]] = {}
+        for s in self.definition.supplemental:
+            try:
+                sde[s.label] = sde_labels(self.library.evaluate(s.expression, ctx))
+            except CqlError as exc:
+                element_errors[sde_element(s.label)] = str(exc).splitlines()[0]
         provider = ctx.data
         evaluated = list(getattr(provider, "retrieved", {}))
-        return SubjectResult(subject, groups, sde, evaluated)
+        return SubjectResult(subject, groups, sde, evaluated, element_errors=element_errors)
 
     def _members(self, group: GroupDef, value: Any, subject: str) -> Members:
         if group.episode_based:
@@ -173,7 +194,8 @@ class MeasureCalculator:
             return list(dict.fromkeys(episode_key(v) for v in items if v is not None and v is not False))
         return [subject] if value is True else []
 
-    def _group(self, group: GroupDef, ctx: EvaluationContext, subject: str, record: PatientRecord) -> GroupOutcome:
+    def _group(self, group: GroupDef, gi: int, ctx: EvaluationContext, subject: str, record: PatientRecord,
+               element_errors: dict[str, str]) -> GroupOutcome:
         raw: dict[str, Members] = {}
         episodes: dict[str, Any] = {}
         for key, pop in group.keyed_populations():
@@ -195,11 +217,14 @@ class MeasureCalculator:
                 args = [episodes[m]] if group.episode_based and m in episodes else []
                 outcome.observations.append(self.library.call(obs.expression, args, ctx))
         for strat in group.stratifiers:
-            if strat.expression:
-                outcome.strata[strat.label] = self._stratum(group, self.library.evaluate(strat.expression, ctx), outcome, episodes)
-            elif strat.components:
-                parts = [stratum_label(self.library.evaluate(expr, ctx)) for _, expr in strat.components]
-                outcome.strata[strat.label] = {" | ".join(parts): _all_members(outcome)}
+            try:
+                if strat.expression:
+                    outcome.strata[strat.label] = self._stratum(group, self.library.evaluate(strat.expression, ctx), outcome, episodes)
+                elif strat.components:
+                    parts = [stratum_label(self.library.evaluate(expr, ctx)) for _, expr in strat.components]
+                    outcome.strata[strat.label] = {" | ".join(parts): _all_members(outcome)}
+            except CqlError as exc:
+                element_errors[stratifier_element(gi, strat.label)] = str(exc).splitlines()[0]
         for label, fn in self.extra_strata.items():
             outcome.strata[label] = {stratum_label(fn(record)): _all_members(outcome)}
         return outcome

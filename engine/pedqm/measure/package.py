@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..cql import CqlCompileError, Library, LibraryManager
+from ..cql import Library, LibraryManager
 from ..fhir.terminology import ValueSetIndex
 from .definition import MeasureDef, MeasureDefinitionError
 
@@ -42,6 +42,7 @@ class MeasurePackage:
     source: str
     other_resources: list[dict[str, Any]] = field(default_factory=list)
     _library: Library | None = field(default=None, repr=False)
+    warnings: list[str] = field(default_factory=list)  # e.g. an include's version substituted
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -109,7 +110,7 @@ class MeasurePackage:
                         cql[(r.get("name") or _declared_name_version(text, "")[0], r.get("version"))] = text
             elif r.get("resourceType") not in ("Measure", "ValueSet"):
                 other.append(r)
-        valuesets = ValueSetIndex.from_resources(r for r in resources if r.get("resourceType") in ("ValueSet", "Bundle"))
+        valuesets = ValueSetIndex.from_resources(r for r in resources if r.get("resourceType") in ("ValueSet", "CodeSystem", "Bundle"))
         return cls(mdef, cql, valuesets, source, other)
 
     # ------------------------------------------------------------------ libraries
@@ -135,10 +136,9 @@ class MeasurePackage:
             if found is None:
                 known = ", ".join(f"{n} {v or ''}".strip() for n, v in self.cql)
                 raise MeasurePackageError(f"{self.source}: the measure's library {name} {version or ''} is not in the package (it has: {known})")
-            try:
-                self._library = LibraryManager(self.lookup).compile(found[0], name)
-            except CqlCompileError:
-                raise
+            manager = LibraryManager(self.lookup, strict_versions=False)
+            self._library = manager.compile(found[0], name)
+            self.warnings.extend(manager.warnings)
         return self._library
 
 

@@ -119,6 +119,38 @@ def _stratum(result: MeasureResult, gi: int, value: str, counts: Counter[str],
     return st
 
 
+_ELEMENT_ERROR_EXT = "http://pedqm.org/fhir/StructureDefinition/element-evaluation-error"
+
+
+def _element_errors(rep: dict[str, Any], errors: dict[str, tuple[int, str]]) -> None:
+    """Record each supplemental data element or stratifier that could not be computed: an
+    OperationOutcome in `contained`, referenced from an extension on the report and, for a
+    stratifier, on that stratifier. The population counts are not affected by such failures."""
+    for key, (n, message) in sorted(errors.items()):
+        oid = f"element-error-{sum(1 for c in rep.get('contained', []) if c['resourceType'] == 'OperationOutcome') + 1}"
+        rep.setdefault("contained", []).append({
+            "resourceType": "OperationOutcome", "id": oid,
+            "issue": [{"severity": "error", "code": "processing", "diagnostics": message, "expression": [key]}],
+        })
+        ext = {"url": _ELEMENT_ERROR_EXT, "extension": [
+            {"url": "element", "valueString": key}, {"url": "subjects", "valueInteger": n},
+            {"url": "outcome", "valueReference": {"reference": f"#{oid}"}}]}
+        rep.setdefault("extension", []).append(ext)
+        kind, _, rest = key.partition(":")
+        if kind == "stratifier":
+            gi_text, _, label = rest.partition(":")
+            groups = rep.get("group") or []
+            gi = int(gi_text)
+            if gi < len(groups):
+                strats = groups[gi].setdefault("stratifier", [])
+                strat = next((st for st in strats if (st.get("code") or [{}])[0].get("text") == label), None)
+                if strat is None:
+                    strat = {"code": [{"text": label}]}
+                    strats.append(strat)
+                strat.setdefault("extension", []).append(
+                    {"url": _ELEMENT_ERROR_EXT, "valueReference": {"reference": f"#{oid}"}})
+
+
 def summary(result: MeasureResult) -> dict[str, Any]:
     rep = _base(result, "summary")
     rep["group"] = [_group_json(result, gi, result.groups[gi].counts, True, score=result.measure_score(gi))
@@ -135,6 +167,7 @@ def summary(result: MeasureResult) -> dict[str, Any]:
                     "component": [{"code": {"text": "count"}, "valueInteger": n}],
                 })
                 rep["extension"].append({"url": _SDE_EXT, "valueReference": {"reference": f"#{oid}"}})
+    _element_errors(rep, result.element_errors)
     return rep
 
 
@@ -176,6 +209,7 @@ def individual(result: MeasureResult, r: SubjectResult) -> dict[str, Any]:
     if r.error:
         rep["status"] = "error"
         rep["extension"] = [{"url": "http://pedqm.org/fhir/StructureDefinition/evaluation-error", "valueString": r.error}]
+    _element_errors(rep, {k: (1, m) for k, m in r.element_errors.items()})
     return rep
 
 

@@ -58,6 +58,9 @@ class MeasureResult:
         self.sde: dict[str, Counter[str]] = defaultdict(Counter)
         self.subject_results: list[SubjectResult] = []
         self.errors: list[tuple[str, str]] = []
+        # element key -> (patients for whom it failed, the first message): reported beside the
+        # counts, which such failures never touch
+        self.element_errors: dict[str, tuple[int, str]] = {}
         self.n_subjects = 0
 
     def add(self, r: SubjectResult) -> None:
@@ -79,6 +82,9 @@ class MeasureResult:
                     for code, members in outcome.members.items():
                         bucket[code] += sum(1 for m in members if m in inside)
             totals.observations.extend(outcome.observations)
+        for key, message in r.element_errors.items():
+            n, first = self.element_errors.get(key, (0, message))
+            self.element_errors[key] = (n + 1, first)
         for label, sde_values in r.sde.items():
             for v in sde_values:
                 self.sde[label][v] += 1

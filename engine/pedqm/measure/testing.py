@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from ..fhir.records import PatientRecord
+from ..fhir.sources.compartment import compartment_patients
 from .calculator import MeasureCalculator, measurement_period
 from .package import MeasurePackage
+from .populations import proportion_score, ratio_score
 
 _DESCRIPTION_EXT = ("cqfm-testCaseDescription", "testCaseDescription")
 
@@ -39,6 +41,7 @@ class CaseResult:
     actual: dict[tuple[int, str], int]
     mismatches: list[Mismatch] = field(default_factory=list)
     error: str | None = None
+    notes: list[str] = field(default_factory=list)  # what the comparison set aside, and why
 
     @property
     def passed(self) -> bool:
@@ -49,7 +52,7 @@ class CaseResult:
             "case": self.case_id, "description": self.description, "passed": self.passed, "error": self.error,
             "expected": {f"{g + 1}:{p}": n for (g, p), n in self.expected.items()},
             "actual": {f"{g + 1}:{p}": n for (g, p), n in self.actual.items()},
-            "mismatches": [m.__dict__ for m in self.mismatches],
+            "mismatches": [m.__dict__ for m in self.mismatches], "notes": self.notes,
         }
 
 
@@ -58,11 +61,15 @@ def _code(pop: dict[str, Any]) -> str | None:
     return coding[0].get("code")
 
 
-def load_case(case_dir: Path) -> tuple[PatientRecord, dict[str, Any] | None, list[str]]:
-    """The case's resources as one patient's record, its expected report, and any problems."""
+def load_case(case_dir: Path) -> tuple[PatientRecord, dict[str, Any] | None, list[str], list[str]]:
+    """The case's resources as one patient's record, its expected report, problems that may
+    explain a mismatch, and notes on what was set aside."""
     resources: list[dict[str, Any]] = []
+    seen: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    notes: list[str] = []
     expected: dict[str, Any] | None = None
     problems: list[str] = []
+    full_urls: dict[str, tuple[str, str]] = {}  # bundle-local references, to read urn:uuid patient references
     for f in sorted(case_dir.glob("*.json")):
         try:
             data = json.loads(f.read_text(encoding="utf-8"))
@@ -70,18 +77,59 @@ def load_case(case_dir: Path) -> tuple[PatientRecord, dict[str, Any] | None, lis
             problems.append(f"{f.name}: not valid JSON ({exc})")
             continue
         items = [e.get("resource") or {} for e in data.get("entry") or []] if data.get("resourceType") == "Bundle" else [data]
+        if data.get("resourceType") == "Bundle":
+            for e in data.get("entry") or []:
+                r = e.get("resource") or {}
+                if isinstance(e.get("fullUrl"), str) and isinstance(r.get("resourceType"), str) and isinstance(r.get("id"), str):
+                    full_urls[e["fullUrl"]] = (r["resourceType"], r["id"])
         for r in items:
             if r.get("resourceType") == "MeasureReport":
-                expected = r
-            else:
-                resources.append(r)
+                if expected is not None and _counts(expected) != _counts(r):
+                    problems.append(f"{f.name}: a second expected MeasureReport disagrees with the first")
+                expected = expected or r
+                continue
+            # case folders may hold a resource twice (its own file and a transaction Bundle):
+            # an identical copy is the same resource. Two different resources under one id (a
+            # MADiE export can write them into one Bundle) are both part of the case as authored,
+            # and both were in the record its expected report was computed from: keep both.
+            key = (str(r.get("resourceType")), str(r.get("id"))) if r.get("id") else None
+            if key is not None:
+                copies = seen.setdefault(key, [])
+                if any(c == r for c in copies):
+                    continue
+                if copies:
+                    notes.append(f"{f.name}: {key[0]}/{key[1]} appears with different contents; both are kept")
+                copies.append(r)
+            resources.append(r)
     patient = next((r for r in resources if r.get("resourceType") == "Patient"), None)
     pid = (patient or {}).get("id") or case_dir.name
-    return PatientRecord(str(pid), resources), expected, problems
+    if patient is not None:
+        notes.extend(_foreign_references(resources, str(pid), full_urls))
+    return PatientRecord(str(pid), resources), expected, problems, notes
+
+
+def _foreign_references(resources: list[dict[str, Any]], pid: str, full_urls: dict[str, tuple[str, str]]) -> list[str]:
+    """Notes on resources whose patient reference names another Patient. A published case is one
+    patient's record (its expected report was computed so), so they count as the case's patient;
+    said, because the same files given to `pedqm evaluate` would group them elsewhere."""
+    elsewhere: dict[str, int] = {}
+    for r in resources:
+        if r.get("resourceType") == "Patient":
+            continue
+        pids = compartment_patients(r, full_urls.get if full_urls else None)
+        if pids and pid not in pids:
+            ref = ", ".join(f"Patient/{p}" for p in pids)
+            elsewhere[ref] = elsewhere.get(ref, 0) + 1
+    return [f"{n} resource{'s' if n != 1 else ''} referenced {ref}, evaluated as the case's patient (Patient/{pid})"
+            for ref, n in elsewhere.items()]
+
+
+def _counts(report: dict[str, Any]) -> list[list[tuple[str | None, int]]]:
+    return [[(_code(p), int(p.get("count", 0))) for p in g.get("population") or []] for g in report.get("group") or []]
 
 
 def run_case(calc: MeasureCalculator, case_dir: Path) -> CaseResult:
-    record, expected_report, problems = load_case(case_dir)
+    record, expected_report, problems, notes = load_case(case_dir)
     description = None
     if expected_report:
         for e in expected_report.get("extension") or []:
@@ -119,6 +167,11 @@ def run_case(calc: MeasureCalculator, case_dir: Path) -> CaseResult:
             actual[(gi, code)] = len(members)
     mismatches = [Mismatch(g, p, n, actual.get((g, p), 0)) for (g, p), n in expected.items() if actual.get((g, p), 0) != n]
     for g, want in expected_scores.items():
+        if not _score_follows_counts(calc, g, expected, want):
+            # the expected score contradicts the expected counts under the group's scoring (e.g.
+            # 1.0 for an excluded patient, whose proportion is 0/0): the counts are the test
+            notes.append(f"group {g + 1}: expected measureScore {want} does not follow from the expected counts; not compared")
+            continue
         got = _subject_score(calc, g, result)
         if got is None or abs(got - want) > 1e-6:
             mismatches.append(Mismatch(g, "measure-score", want, got))  # type: ignore[arg-type]
@@ -131,10 +184,26 @@ def run_case(calc: MeasureCalculator, case_dir: Path) -> CaseResult:
                 got += sum(1 for m in group_outcome.members.get(p, []) if m in inside)
         if got != n:
             mismatches.append(Mismatch(g, p, n, got, value))
-    out = CaseResult(case_dir.name, description, expected, actual, mismatches)
+    out = CaseResult(case_dir.name, description, expected, actual, mismatches, notes=notes + problems)
     if problems:
         out.error = "; ".join(problems) if mismatches else None
     return out
+
+
+def _score_follows_counts(calc: MeasureCalculator, group: int, expected: dict[tuple[int, str], int], score: float) -> bool:
+    """Whether an expected individual score is the one its own population counts give (FHIR
+    Measure scoring); continuous-variable scores depend on observations, so they always count."""
+    if group >= len(calc.definition.groups):
+        return True
+    scoring = calc.definition.groups[group].scoring
+    counts = {p: n for (g, p), n in expected.items() if g == group}
+    if scoring == "proportion":
+        implied = proportion_score(counts)
+    elif scoring == "ratio":
+        implied = ratio_score(counts)
+    else:
+        return True
+    return implied is not None and abs(implied - score) <= 1e-6
 
 
 def _subject_score(calc: MeasureCalculator, group: int, result: Any) -> float | None:

@@ -78,10 +78,17 @@ def ExpandValueSet(ctx: EvaluationContext, vs: ValueSetRef) -> list[Code]:
     return list(ctx.terminology.expand(vs))
 
 
-def _birth_date(ctx: EvaluationContext) -> Date | DateTime | None:
+def _birth_date(ctx: EvaluationContext, precision: str | None, at: bool) -> Date | DateTime | None:
+    """The context Patient's birth date; None when the Patient has none (the age is then null,
+    per the CQL reference). No Patient at all is an error: there is nobody to be of an age."""
     patient = ctx.context_value
     if patient is None:
-        raise CqlRuntimeError("AgeIn...() needs a Patient context")
+        name = f"AgeIn{(precision or 'year').capitalize()}s{'At' if at else ''}()"
+        if ctx.context_name == "Patient":
+            why = "this Patient context has no Patient resource"
+        else:
+            why = f"it is evaluated in {ctx.context_name or 'Unfiltered'} context, not Patient"
+        raise CqlRuntimeError(f"{name} reads the Patient's birth date, but {why}")
     getter = getattr(patient, "get_property", None)
     value = getter("birthDate") if getter else None
     to_system = getattr(value, "to_system", None)
@@ -93,7 +100,7 @@ def _birth_date(ctx: EvaluationContext) -> Date | DateTime | None:
 @operator("Age", strict=False, context=True)
 def Age(ctx: EvaluationContext, precision: str | None = None) -> Any:
     """`AgeInYears()`: the context patient's age today (the request's Today)."""
-    birth = _birth_date(ctx)
+    birth = _birth_date(ctx, precision, at=False)
     if birth is None:
         return None
     today: Date | DateTime = ctx.now.date() if isinstance(birth, Date) else ctx.now
@@ -103,7 +110,7 @@ def Age(ctx: EvaluationContext, precision: str | None = None) -> Any:
 @operator("AgeAt", strict=False, context=True)
 def AgeAt(ctx: EvaluationContext, as_of: Date | DateTime | None, precision: str | None = None) -> Any:
     """`AgeInYearsAt(date)`: the context patient's age on `as_of`."""
-    birth = _birth_date(ctx)
+    birth = _birth_date(ctx, precision, at=True)
     if birth is None or as_of is None:
         return None
     if isinstance(birth, Date) and isinstance(as_of, DateTime):

@@ -121,6 +121,19 @@ def equivalent(a: Any, b: Any) -> bool:
     return False
 
 
+def _number_as_quantity(a: Any, b: Any) -> tuple[Any, Any]:
+    """A number met by a Quantity is the Quantity with unit '1' (the implicit ToQuantity the
+    translator inserts when it knows the types statically; here the types were only known at
+    run time, e.g. a FHIR choice element)."""
+    from ..runtime.quantity import Quantity
+
+    if isinstance(a, Quantity) and _is_number(b):
+        return a, Quantity(b, "1")
+    if _is_number(a) and isinstance(b, Quantity):
+        return Quantity(a, "1"), b
+    return a, b
+
+
 def compare(a: Any, b: Any, precision: str | None = None) -> int | None:
     """Order two values of the same ordered type: -1, 0, 1, or None when unknown."""
     if a is None or b is None:
@@ -129,6 +142,7 @@ def compare(a: Any, b: Any, precision: str | None = None) -> int | None:
         return (a > b) - (a < b)
     if isinstance(a, str) and isinstance(b, str):
         return (a > b) - (a < b)
+    a, b = _number_as_quantity(a, b)
     cmp = getattr(a, "compare", None)
     if cmp is None:
         raise TypeError(f"cannot compare {type(a).__name__} with {type(b).__name__}")

@@ -510,3 +510,54 @@ def _interval_to_cql(value: Interval) -> str:
         # an interval of nulls needs its point type to be typed (and to be valid CQL)
         low = f"null as {value.point_type}"
     return f"Interval{open_}{low}, {high}{close}"
+
+
+# -- implicit conversions the resolver could not settle statically ------------------------------
+
+
+@operator("ImplicitConvert", context=True)
+def ImplicitConvert(ctx: Any, value: Any, to: Any = None) -> Any:
+    """`value` implicitly converted to the static type `to` (CQL 1.5 Developer's Guide,
+    Implicit Conversions and Conversion Precedence): a Date given for a `DateTime` (or for a
+    `Choice<DateTime, ...>`) becomes a DateTime, an `Interval<Date>` an `Interval<DateTime>`
+    bound by bound (closedness kept), a `List<Integer>` a `List<Decimal>` element by element.
+
+    The resolver inserts this where the argument's type is known only at run time (model data,
+    choices) or needs a structural conversion; a value that is already a `to`, or that no
+    implicit conversion makes one, is returned unchanged.
+    """
+    from .. import types as T
+    from .registry import lookup
+
+    def convert(v: Any, t: T.CqlType) -> Any:
+        if v is None or T.is_any(t):
+            return v
+        if isinstance(t, T.ChoiceType):
+            if any(T.value_is(v, c) for c in t.choices):
+                return v
+            vt = T.type_of_value(v)
+            ranked = sorted((cost, i, c) for i, c in enumerate(t.choices)
+                            if (cost := T.conversion_cost(vt, c)) is not None)
+            return convert(v, ranked[0][2]) if ranked else v
+        if isinstance(t, T.IntervalType):
+            if not isinstance(v, Interval) or T.is_any(t.point):
+                return v
+            low, high = convert(v.low, t.point), convert(v.high, t.point)
+            if low is v.low and high is v.high:
+                return v
+            point = t.point.simple if isinstance(t.point, T.NamedType) else v.point_type
+            return Interval(low, high, v.low_closed, v.high_closed, point)
+        if isinstance(t, T.ListType):
+            if not isinstance(v, list):
+                return v
+            return [convert(x, t.element) for x in v]
+        if T.value_is(v, t):
+            return v
+        name = T.implicit_conversion(T.type_of_value(v), t)
+        if name is None:
+            return v
+        op = lookup(name)
+        assert op is not None
+        return op.fn(ctx, v) if op.needs_context else op.fn(v)
+
+    return convert(value, to)

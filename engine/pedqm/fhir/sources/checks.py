@@ -27,6 +27,8 @@ INVALID_ID = "invalid id"
 INVALID_DATE = "invalid date"
 WRONG_JSON_TYPE = "wrong JSON type"
 UNRESOLVED_REFERENCE = "unresolved reference"
+NO_PATIENT = "no Patient resource"
+NOT_ONE_PATIENT = "not one patient"
 SERVER_REPORTED = "server reported"
 
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
@@ -55,8 +57,9 @@ _PY_TYPES: dict[str, type | tuple[type, ...]] = {
 }
 _NUMBERS = frozenset({et.INTEGER, et.DECIMAL})
 
-def issue(location: str, resource: Any, reason: str, detail: str, *, skipped: bool = True) -> ResourceIssue:
-    """A ResourceIssue whose message starts with ``reason`` (what the summary counts)."""
+def issue(location: str, resource: Any, reason: str, detail: str, *, skipped: bool = True, count: int = 1) -> ResourceIssue:
+    """A ResourceIssue whose message starts with ``reason`` (what the summary counts); ``count``
+    when one issue stands for several skipped resources."""
     rtype = resource.get("resourceType") if isinstance(resource, dict) else None
     rid = resource.get("id") if isinstance(resource, dict) else None
     return ResourceIssue(
@@ -65,12 +68,17 @@ def issue(location: str, resource: Any, reason: str, detail: str, *, skipped: bo
         resource_id=rid if isinstance(rid, str) else None,
         message=f"{reason}: {detail}" if detail else reason,
         skipped=skipped,
+        count=count,
     )
 
 
 def summarize_issues(issues: Iterable[ResourceIssue]) -> Counter[str]:
     """Skipped resources counted by reason, e.g. ``{"invalid date": 2, "missing id": 1}``."""
-    return Counter(i.message.split(":", 1)[0] for i in issues if i.skipped)
+    counts: Counter[str] = Counter()
+    for i in issues:
+        if i.skipped:
+            counts[i.message.split(":", 1)[0]] += i.count
+    return counts
 
 
 def format_issue_summary(issues: Iterable[ResourceIssue]) -> str:

@@ -5,6 +5,14 @@ files in the Bulk Data layout (one resource per line, usually one file per type)
 gzipped (``.json.gz``, ``.ndjson.gz``); ``.jsonl``, and NDJSON saved as ``.json``, are read as NDJSON. Hidden files and folders
 (``.name``) and other suffixes are ignored.
 
+Which patient a resource belongs to: by default the FHIR Patient compartment
+(:mod:`.compartment`), as servers group it. With ``bundle_per_patient=True`` (data laid out as one
+Bundle per patient, as test-case exports and fqm-execution's patient bundles are), every resource of
+a Bundle, or of an NDJSON line holding a Bundle, belongs to the Bundle's one Patient whatever its
+references say; a Bundle with no Patient or several is reported and grouped by compartment. Either
+way a patient exists only where a Patient resource does: resources that refer to a Patient not in
+the data are skipped and reported, one issue per missing Patient, never evaluated as a phantom.
+
 Memory stays bounded by one patient (plus 8 bytes of index per resource), not the data set. A
 first pass checks every resource once and remembers, per patient, only where its resources are
 (a byte offset in an NDJSON file, or a position in a Bundle holding one patient); resources of
@@ -32,7 +40,15 @@ from typing import IO, Any, cast
 
 from ..records import PatientRecord, Resource, ResourceIssue
 from .bundles import Entry, flatten, is_bundle, make_resolver, rewrite_references, unresolved_urns
-from .checks import INVALID_JSON, UNREADABLE_FILE, UNRESOLVED_REFERENCE, check_resource, issue
+from .checks import (
+    INVALID_JSON,
+    NO_PATIENT,
+    NOT_ONE_PATIENT,
+    UNREADABLE_FILE,
+    UNRESOLVED_REFERENCE,
+    check_resource,
+    issue,
+)
 from .compartment import PATIENT_COMPARTMENT, compartment_patients
 from .errors import DataSourceError
 
@@ -43,6 +59,7 @@ _SHIFT = 40  # a locator packs (file number << 40) | position into one int
 _MASK = (1 << _SHIFT) - 1
 _BUNDLE_CACHE = 2  # parsed one-patient Bundles kept for the second pass
 _OPEN_FILES = 32
+_LISTED = 10  # resource ids named in one orphan issue
 
 
 @dataclass
@@ -81,7 +98,9 @@ def _open_binary(path: Path) -> IO[bytes]:
 class FileSource:
     """Patients from a directory or file of FHIR JSON / NDJSON (see the module docstring)."""
 
-    def __init__(self, path: str | Path, *, check_elements: bool = True, allow_empty: bool = False) -> None:
+    def __init__(
+        self, path: str | Path, *, check_elements: bool = True, allow_empty: bool = False, bundle_per_patient: bool = False
+    ) -> None:
         self.root = Path(path)
         if not self.root.exists():
             raise DataSourceError(f"no such file or directory: {self.root}", url=str(self.root))
@@ -89,6 +108,7 @@ class FileSource:
         self.issues: list[ResourceIssue] = []
         self._check_elements = check_elements
         self._allow_empty = allow_empty  # an empty folder is no error (a Bulk export may have no output)
+        self._bundle_per_patient = bundle_per_patient
         self._files: list[_File] = []
         self._locators: dict[str, array[int]] = {}
         self._with_patient: dict[str, None] = {}  # patient ids with a Patient resource, in file order
@@ -102,7 +122,7 @@ class FileSource:
     # ---------------------------------------------------------------- the protocol
 
     def patients(self) -> Iterator[PatientRecord]:
-        """Each patient's record; patients with a Patient resource first, in file order."""
+        """Each patient's record, in the order their Patient resources were found."""
         self._index()
         reader = _Reader(self._files)
         try:
@@ -125,10 +145,9 @@ class FileSource:
     # ---------------------------------------------------------------- extras
 
     def patient_ids(self) -> list[str]:
-        """Every patient id found, in the order :meth:`patients` yields them."""
+        """Every patient id (a Patient resource's), in the order :meth:`patients` yields them."""
         self._index()
-        orphans = [pid for pid in self._locators if pid not in self._with_patient]
-        return [*self._with_patient, *orphans]
+        return list(self._with_patient)
 
     def close(self) -> None:
         """Remove the scratch files (also done when the source is garbage-collected)."""
@@ -166,18 +185,33 @@ class FileSource:
         if self._spill is not None:
             self._spill.close()
             self._spill = None
-        for pid, locs in self._locators.items():
-            if pid not in self._with_patient:
-                self.issues.append(
-                    issue(
-                        self.description,
-                        {"resourceType": "Patient", "id": pid},
-                        "no Patient resource",
-                        f"{len(locs)} resource(s) refer to Patient/{pid}, which is not in the data",
-                        skipped=False,
-                    )
-                )
+        self._drop_orphans()
         self._indexed = True
+
+    def _drop_orphans(self) -> None:
+        """Skip resources whose patient references name no Patient in the data, one issue per
+        missing Patient: a subject exists only where its Patient does (no phantom subjects)."""
+        missing = [pid for pid in self._locators if pid not in self._with_patient]
+        if not missing:
+            return
+        orphan_locs = {packed for pid in missing for packed in self._locators[pid]}
+        owned = {packed for pid in self._with_patient for packed in self._locators[pid] if packed in orphan_locs}
+        reader = _Reader(self._files)
+        try:
+            for pid in missing:
+                keys: dict[str, None] = {}
+                for packed in self._locators.pop(pid):
+                    if packed not in owned:  # also in a real patient's compartment: kept there
+                        resource = reader.load(packed)
+                        keys[f"{resource['resourceType']}/{resource['id']}"] = None
+                if not keys:
+                    continue
+                listed = ", ".join(list(keys)[:_LISTED]) + (f" and {len(keys) - _LISTED} more" if len(keys) > _LISTED else "")
+                detail = f"{len(keys)} resource(s) refer to Patient/{pid}, which is not in the data; skipped: {listed}"
+                self.issues.append(issue(self.description, {"resourceType": "Patient", "id": pid}, NO_PATIENT, detail,
+                                         count=len(keys)))
+        finally:
+            reader.close()
 
     def _scratch_dir(self) -> Path:
         if self._scratch is None:
@@ -235,6 +269,9 @@ class FileSource:
                 except ValueError as exc:  # not UTF-8
                     self.issues.append(issue(location, None, INVALID_JSON, str(exc)))
                     continue
+                if is_bundle(resource):
+                    self._index_bundle(resource, path, location, in_place=False)
+                    continue
                 if not self._checked(resource, location):
                     continue
                 pids = compartment_patients(resource)
@@ -266,13 +303,21 @@ class FileSource:
                 else:
                     self._shared[(document["resourceType"], document["id"])] = document
             return
+        self._index_bundle(document, path, str(path), in_place=True)
+
+    def _index_bundle(self, document: dict[str, Any], path: Path, where: str, *, in_place: bool) -> None:
+        """A Bundle's entries, placed by patient; ``in_place``: it is the whole file ``path``, so a
+        one-patient Bundle is re-read from there by entry position instead of copied."""
+        checked: list[tuple[int, Entry, str]] = []
+        for position, entry in enumerate(flatten(document)):
+            location = f"{where} (entry {entry.label})"
+            if self._checked(entry.resource, location):
+                checked.append((position, entry, location))
+        owner = self._bundle_owner([entry.resource for _, entry, _ in checked], where) if self._bundle_per_patient else None
         kept: list[tuple[int, Entry, list[str]]] = []
         patients: set[str] = set()
-        for position, entry in enumerate(flatten(document)):
-            location = f"{path} (entry {entry.label})"
-            if not self._checked(entry.resource, location):
-                continue
-            pids = compartment_patients(entry.resource, make_resolver(entry.full_urls))
+        for position, entry, location in checked:
+            pids = [owner] if owner is not None else compartment_patients(entry.resource, make_resolver(entry.full_urls))
             if not pids:
                 self._note_unresolved(entry, location)
                 rewrite_references(entry.resource, entry.full_urls)
@@ -282,7 +327,7 @@ class FileSource:
             patients.update(pids)
         if not kept:
             return
-        if len(patients) == 1:
+        if len(patients) == 1 and in_place:
             file_no = self._add_file(path, path, "bundle")
             for position, entry, pids in kept:
                 self._place(entry.resource, pids, file_no, position)
@@ -293,6 +338,18 @@ class FileSource:
             offset = spill.tell()
             spill.write(json.dumps(entry.resource, separators=(",", ":")).encode() + b"\n")
             self._place(entry.resource, pids, file_no, offset)
+
+    def _bundle_owner(self, resources: list[Resource], where: str) -> str | None:
+        """The id of a Bundle's one Patient (``bundle_per_patient``); None, with an issue when the
+        Bundle holds patient data, if it has no Patient or several (then compartments decide)."""
+        ids = list(dict.fromkeys(r["id"] for r in resources if r["resourceType"] == "Patient"))
+        if len(ids) == 1:
+            return ids[0]
+        if ids or any(r["resourceType"] in PATIENT_COMPARTMENT for r in resources):
+            found = f"{len(ids)} Patient resources ({', '.join(ids[:5])})" if ids else "no Patient resource"
+            detail = f"a bundle per patient was expected, but it holds {found}; its resources were grouped by their patient references"
+            self.issues.append(issue(where, {"resourceType": "Bundle"}, NOT_ONE_PATIENT, detail, skipped=False))
+        return None
 
     def _spill_file(self) -> tuple[IO[bytes], int]:
         if self._spill is None:
