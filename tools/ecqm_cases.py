@@ -7,7 +7,8 @@ exactly the cases that do not match.
     python tools/ecqm_cases.py --deck CMS69 -v # one deck, each failing case with its difference
 
 Reasons already written in the list are kept for cases that still fail; a newly failing case
-gets an `open:` reason built from its difference, to be replaced by what is known of its cause.
+gets an `open: (not yet diagnosed)` reason built from its difference (regenerated on each
+update), to be replaced by what is known of its cause.
 A case that now passes leaves the list (the strict xfail would fail otherwise).
 """
 
@@ -23,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ECQM = ROOT.parent / "shared" / "ecqm"
 KNOWN = ROOT / "tests" / "measure" / "known_case_mismatches.txt"
 MODES = ("default", "tags")
+_AUTO = "open: (not yet diagnosed)"
 
 
 def _run_deck(deck: str) -> list[tuple[str, str, str | None]]:
@@ -117,8 +119,10 @@ def main(argv: list[str] | None = None) -> int:
             suffixes = [""] if set(modes) == set(MODES) else [f"@{m}" for m in MODES if m in modes]
             for suffix in suffixes:
                 old = known.get(key + suffix) or known.get(key) or (known.get(f"{key}@default") if not suffix else None)
+                if old and old.startswith(_AUTO):
+                    old = None  # a generated reason is regenerated; a written one is kept
                 diff = modes.get(suffix[1:] if suffix else "default") or ""
-                lines.append(f"{key}{suffix} {old or 'open: ' + diff}")
+                lines.append(f"{key}{suffix} {old or _AUTO + ' ' + diff}")
         KNOWN.write_text("\n".join(lines) + "\n", encoding="utf-8")
         print(f"{KNOWN.relative_to(ROOT)}: {len(lines) - len(header)} entries")
     return 0

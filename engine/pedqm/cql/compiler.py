@@ -437,6 +437,7 @@ class Compiler:
         codes = self.compile(n.codes) if n.codes is not None else None
         context = self.compile(n.context) if n.context is not None else None
         data_type, code_path, comparator = n.data_type, n.code_path, n.comparator
+        extra = {"follow_references": True} if n.follow_references else {}
 
         def retrieve(env: Env) -> list[Any]:
             ctx = env.ctx
@@ -449,6 +450,7 @@ class Compiler:
                 code_path=code_path,
                 codes=codes(env) if codes is not None else None,
                 comparator=comparator,
+                **extra,
             ))
 
         return retrieve
@@ -468,13 +470,13 @@ class Compiler:
         distinct_op = lookup("Distinct")
 
         def rows(env: Env) -> tuple[list[dict[str, Any]], bool]:
-            singular = False
+            singular = True  # unless some source is a list (a multi-source query of singletons is one value)
             lists = []
             for alias, fn in sources:
                 v = fn(env)
-                if not isinstance(v, list):
-                    if len(sources) == 1:
-                        singular = True
+                if isinstance(v, list):
+                    singular = False
+                else:
                     v = [] if v is None else [v]
                 lists.append([(alias, x) for x in v])
             return [dict(combo) for combo in itertools.product(*lists)], singular

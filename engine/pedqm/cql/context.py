@@ -29,7 +29,13 @@ class DataProvider(Protocol):
         code_path: str | None,
         codes: Any,
         comparator: str | None,
-    ) -> Iterable[Any]: ...
+        follow_references: bool = False,
+    ) -> Iterable[Any]:
+        """`follow_references`: the code path is the type's primary code path (not written in
+        the retrieve) and a resource that references its code (MedicationRequest ->
+        Medication) matches by the referenced resource's code, as the reference translator's
+        expansion of such retrieves does. Passed only when true."""
+        ...
 
 
 class TerminologyProvider(Protocol):

@@ -196,6 +196,7 @@ class Retrieve(Node):
     comparator: str | None = None
     codes: Node | None = None
     context: Node | None = None
+    follow_references: bool = False  # see DataProvider.retrieve
 
 
 @dataclass(eq=False)

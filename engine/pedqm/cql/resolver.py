@@ -1016,19 +1016,25 @@ class Resolver:
         context = self.expr(e.context) if e.context is not None else None
         if codes is not None and comparator is None:
             comparator = "in" if codes.type in (T.VALUESET, T.CODESYSTEM) or isinstance(codes.type, T.ListType) else "~"
-        return model.Retrieve(name, code_path, comparator, codes, context, type=T.ListType(t))
+        # the translator expands a retrieve on an implicit primary code path whose element may be
+        # a Reference (MedicationRequest.medication) into a union with the referenced resources'
+        # codes; a code path written in the retrieve is taken literally
+        follow = codes is not None and e.code_path is None and code_path is not None
+        return model.Retrieve(name, code_path, comparator, codes, context, follow, type=T.ListType(t))
 
     def x_Query(self, e: ast.Query) -> model.Node:
         scope = Scope()
         self.scopes.append(scope)
         try:
             sources = []
-            singular = False
+            # a query is a list when any primary source is a list, else a single value (CQL
+            # Author's Guide, Queries; the same rule for multi-source queries)
+            singular = True
             for s in e.sources:
                 node = self.expr(s.expr)
                 et = node.type.element if isinstance(node.type, T.ListType) else (T.ANY if T.is_any(node.type) else node.type)
-                if len(e.sources) == 1 and not T.is_any(node.type) and not isinstance(node.type, T.ListType):
-                    singular = True
+                if T.is_any(node.type) or isinstance(node.type, T.ListType):
+                    singular = False
                 scope.names[s.alias] = ("alias", et)
                 sources.append(model.AliasedQuerySource(s.alias, node))
             lets = []

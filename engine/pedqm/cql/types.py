@@ -172,8 +172,7 @@ def conversion_cost(source: CqlType, target: CqlType, subtype: Any = None) -> in
     if isinstance(source, ChoiceType):
         if any(is_sub(c, target) for c in source.choices):
             return COST_CAST
-        costs = [conversion_cost(c, target, subtype) for c in source.choices]
-        known = [c for c in costs if c is not None]
+        known = [c for c in (conversion_cost(c, target, subtype) for c in source.choices) if c is not None]
         return max(COST_CAST, *known) if known else None
     if isinstance(source, IntervalType) and isinstance(target, IntervalType):
         return conversion_cost(source.point, target.point, subtype)

@@ -17,6 +17,7 @@ from ..cql.context import TerminologyProvider
 from ..cql.errors import CqlRuntimeError
 from ..cql.operators.comparison import equal, equivalent
 from ..cql.runtime.values import Code, Concept, ValueSetRef
+from .convert import to_concept
 from .model import ModelInfo, load_model
 from .navigation import FhirNode, read_property
 from .records import PatientRecord, Resource
@@ -81,6 +82,36 @@ _VITAL_SIGN_CODES = {
 _REFERENCE_CONTEXT = {"Patient": ("subject", "patient", "beneficiary")}
 
 
+def _negations_of(model: ModelInfo, resource_type: str) -> list[Callable[[Resource], bool]]:
+    """The negation profiles' predicates for one base resource type in a model (e.g. for
+    MedicationRequest in QI-Core: MedicationNotRequested's `doNotPerform = true`)."""
+    key = (model.name, model.version, resource_type)
+    found = _NEGATIONS_BY_TYPE.get(key)
+    if found is None:
+        found = [pred for name, pred in _NEGATION.items()
+                 if pred is _do_not_perform and model.find_class(name) is not None
+                 and model.resource_type(name) == resource_type]
+        _NEGATIONS_BY_TYPE[key] = found
+    return found
+
+
+_NEGATIONS_BY_TYPE: dict[tuple[str, str, str], list[Callable[[Resource], bool]]] = {}
+
+
+def _positive_intent(model: ModelInfo, resource_type: str, resources: list[Resource]) -> list[Resource]:
+    """A positive request profile's retrieve leaves out the requests that say the act must not
+    be done: QI-Core pairs MedicationRequest / MedicationNotRequested (and ServiceRequest,
+    DeviceRequest, NutritionOrder likewise) and says that to meet positive intent
+    `doNotPerform` is checked (QI-Core 4.1.1 and 6.0.0, the pairs' profile pages). Events
+    (a Procedure or Observation not done) stay in the positive retrieve: their status is the
+    measure's to test, as published measures do. This holds without meta.profile claims; with
+    --require-profile-tags the claims decide instead."""
+    negations = _negations_of(model, resource_type)
+    if not negations:
+        return resources
+    return [r for r in resources if not any(neg(r) for neg in negations)]
+
+
 def _has_profile(resource: Resource, url: str | None) -> bool:
     return bool(url) and url in ((resource.get("meta") or {}).get("profile") or [])
 
@@ -129,17 +160,18 @@ class RecordDataProvider:
         code_path: str | None,
         codes: Any,
         comparator: str | None,
+        follow_references: bool = False,
     ) -> list[FhirNode]:
-        key = (data_type, context, id(context_value), code_path, comparator, _codes_key(codes))
+        key = (data_type, context, id(context_value), code_path, comparator, _codes_key(codes), follow_references)
         cached = self._results.get(key)
         if cached is not None:
             return list(cached)
-        nodes = self._retrieve(data_type, context, context_value, code_path, codes, comparator)
+        nodes = self._retrieve(data_type, context, context_value, code_path, codes, comparator, follow_references)
         self._results[key] = nodes
         return list(nodes)
 
     def _retrieve(self, data_type: str, context: str | None, context_value: Any, code_path: str | None,
-                  codes: Any, comparator: str | None) -> list[FhirNode]:
+                  codes: Any, comparator: str | None, follow_references: bool = False) -> list[FhirNode]:
         model = _model_for(data_type, context_value)
         class_name = data_type.split(".", 1)[1] if "." in data_type else data_type
         ci = model.find_class(class_name)
@@ -151,6 +183,8 @@ class RecordDataProvider:
         else:
             candidates = self._shared.get(resource_type, []) + self.record.of_type(resource_type)
         selected = self._profile_filter(class_name, ci.identifier if ci else None, candidates)
+        if model.name != "FHIR" and class_name not in _NEGATION and not self.require_profile_tags:
+            selected = _positive_intent(model, resource_type, selected)
         if self.require_profile_tags and ci is not None and ci.identifier and model.name != "FHIR":
             selected = [r for r in selected if _has_profile(r, ci.identifier)]
         type_name = f"{model.name}.{class_name}"
@@ -161,7 +195,7 @@ class RecordDataProvider:
                 node = self._nodes[(type_name, id(r))] = FhirNode(model, type_name, r)
             nodes.append(node)
         if codes is not None and code_path is not None:
-            nodes = [n for n in nodes if self._code_matches(n, code_path, codes, comparator or "in")]
+            nodes = [n for n in nodes if self._code_matches(n, code_path, codes, comparator or "in", follow_references)]
         for n in nodes:
             self.retrieved[f"{n.data.get('resourceType')}/{n.data.get('id')}"] = None
         return nodes
@@ -176,7 +210,8 @@ class RecordDataProvider:
             return [r for r in resources if _has_profile(r, profile_url) or (_loinc_codes(r) & vital)]
         return resources
 
-    def _code_matches(self, node: FhirNode, code_path: str, codes: Any, comparator: str) -> bool:
+    def _code_matches(self, node: FhirNode, code_path: str, codes: Any, comparator: str,
+                      follow_references: bool = False) -> bool:
         value: Any = node
         for step in code_path.split("."):
             if isinstance(value, list):
@@ -187,7 +222,28 @@ class RecordDataProvider:
                 return False
         items = value if isinstance(value, list) else [value]
         items = [v.to_system() if isinstance(v, FhirNode) else v for v in items if v is not None]
+        if follow_references and "." not in code_path:
+            items += self._referenced_codes(node.data, code_path)
         return any(self._item_matches(item, codes, comparator) for item in items)
+
+    def _referenced_codes(self, resource: Resource, code_path: str) -> list[Concept]:
+        """The code of a resource that the code element references instead of coding it in
+        place (`MedicationRequest.medicationReference` -> `Medication.code`): a retrieve's code
+        filter on such a choice element matches through the reference, as the reference
+        translator's retrieve does for QI-Core (it joins the referenced Medication)."""
+        ref = resource.get(code_path + "Reference")
+        target = ref.get("reference") if isinstance(ref, dict) else None
+        if not isinstance(target, str):
+            return []
+        if target.startswith("#"):
+            found = [c for c in resource.get("contained") or [] if c.get("id") == target[1:]]
+        else:
+            rtype, _, rid = target.rstrip("/").rpartition("/")
+            rtype = rtype.rsplit("/", 1)[-1]
+            pool = self.record.of_type(rtype) + self._shared.get(rtype, [])
+            found = [r for r in pool if r.get("id") == rid]
+        concepts = [to_concept(r.get("code")) for r in found[:1]]
+        return [c for c in concepts if c is not None]
 
     def _item_matches(self, item: Any, codes: Any, comparator: str) -> bool:
         if isinstance(codes, ValueSetRef):
@@ -198,9 +254,20 @@ class RecordDataProvider:
                 its_codes = (Code(item),)
             return any(self.terminology.in_valueset(c, codes) is True for c in its_codes)
         targets = codes if isinstance(codes, list) else [codes]
+        if comparator == "=" and isinstance(item, (Code, Concept)):
+            # a retrieve's code filter is a terminology match, as the FHIR token search it maps
+            # to ("Using CQL with FHIR": code=system|code): some coding has the target's system
+            # and code (and version, when both give one); displays are not compared
+            return any(_same_code(c, t) for c in (item.codes if isinstance(item, Concept) else (item,))
+                       for target in targets for t in (target.codes if isinstance(target, Concept) else (target,))
+                       if isinstance(t, Code))
         if comparator == "=":
             return any(equal(item, t) is True for t in targets)
         return any(equivalent(item, t) for t in targets)
+
+
+def _same_code(a: Code, b: Code) -> bool:
+    return a.code == b.code and a.system == b.system and (a.version is None or b.version is None or a.version == b.version)
 
 
 def _codes_key(codes: Any) -> Any:

@@ -105,9 +105,9 @@ class RecordingProvider:
         return getattr(self.inner, name)
 
     def retrieve(self, data_type: str, *, context: str | None, context_value: Any, code_path: str | None,
-                 codes: Any, comparator: str | None) -> list[Any]:
+                 codes: Any, comparator: str | None, **options: Any) -> list[Any]:
         nodes = self.inner.retrieve(data_type, context=context, context_value=context_value, code_path=code_path,
-                                    codes=codes, comparator=comparator)
+                                    codes=codes, comparator=comparator, **options)
         spec = ElementSpec(data_type, code_path, _codes_key(codes), comparator)
         if self.collector is not None and spec not in self.collector.specs:
             self.collector.note_spec(spec, {"context": context, "code_path": code_path, "codes": codes,
