@@ -979,18 +979,64 @@ _DESCRIPTIONS = {
 }
 
 
+# Classes whose two resolutions are equivalent by construction (the same value for every input),
+# with the reason; applied where the list has no reason written by hand.
+_SAME_RULES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in [
+    (r"^type \| Property \| translator FHIR\.<code> \| pedqm System\.String$",
+     "same: a FHIR code-valued element (a model-info restriction of System.String) is typed by its System base; "
+     "the translator keeps the model type and applies FHIRHelpers.ToString where it is used"),
+    (r"under Retrieve \| translator \[ToList\] \| pedqm none$",
+     "same: ELM Retrieve.codes is a list, so the translator wraps a Code in ToList; pedqm's retrieve takes a Code, "
+     "a list, a Concept or a value set as the code filter (CQL Author's Guide, Retrieve)"),
+    (r"^operator \| translator AnyInValueSet \| pedqm InValueSet$",
+     "same: pedqm's InValueSet on a list of codes answers whether any is in the value set (ELM AnyInValueSet)"),
+    (r"^operator \| translator Not \| pedqm NotEquivalent$",
+     "same: NotEquivalent is not (a ~ b) (CQL Reference, Not Equivalent); ELM has no node for it"),
+    (r"^operator \| translator CalculateAgeAt \| pedqm AgeAt$",
+     "same: AgeInYearsAt(x) is CalculateAgeAt(Patient.birthDate, x) (CQL Reference, Clinical Operators, Age); "
+     "pedqm reads the birth date from the Patient context inside the operator"),
+    (r"^operator \| translator CalculateAge \| pedqm Age$",
+     "same: AgeInYears() is CalculateAge(Patient.birthDate) (CQL Reference, Clinical Operators, Age)"),
+    (r"translator \[ToSystemValue\] \| pedqm \[ImplicitConvert<",
+     "same: a FHIR choice value becomes a System value by its run-time type (FHIRHelpers.ToValue) and then fits the "
+     "Choice parameter unchanged; pedqm's run-time check is a no-op for it"),
+    (r"translator none \| pedqm \[ImplicitConvert<Choice<",
+     "same: pedqm checks at run time that an argument fits a Choice parameter, converting only a value that is not a "
+     "component (CQL Developer's Guide, Conversion Precedence); for these statically fitting arguments it is a no-op"),
+    (r"translator \[Interval, ToDateTime\] \| pedqm \[ImplicitConvert<Interval<System\.DateTime>>\]$",
+     "same: both convert an Interval<Date> to an Interval<DateTime> bound by bound, keeping closedness (the "
+     "translator rebuilds the interval with ToDateTime bounds; pedqm's ImplicitConvert does it on the value)"),
+    (r"^conversion \| Null : System\.Any under [A-Za-z]+ \| translator \[As<[^|]*>\] \| pedqm none$",
+     "same: the translator types a null literal by its context (null as T); a null is null whatever its type"),
+    (r"^pedqm type unknown where translator knows it",
+     "same: pedqm leaves this static type unknown; operators dispatch on the run-time values, so results agree "
+     "(a typing gap, not a semantic one)"),
+]]
+
+
+def _reason_for(key: str, category: str, known: dict[str, str]) -> str:
+    written = known.get(key)
+    auto = f"open: {_DESCRIPTIONS[category]}"
+    if written and written != auto and not written.startswith("same: "):
+        return written
+    for pattern, reason in _SAME_RULES:
+        if pattern.search(key):
+            return reason
+    return written if written and not written.startswith("same: ") else auto
+
+
 def write_known(classes: dict[str, list[Difference]], known: dict[str, str], path: Path = KNOWN_FILE) -> None:
     lines = [
         "# Known resolution differences between pedqm and the reference CQL-to-ELM translator.",
         "# One class per line: `<class key> => <reason>`; reason `spec: <section>` when the",
-        "# translator departs from the CQL spec, `open: <what is known>` while pedqm is to be fixed.",
+        "# translator departs from the CQL spec, `same: <why>` when both resolutions give the same value",
+        "# for every input (a representation difference), `open: <what is known>` while pedqm is to be fixed.",
         "# Strict: a listed class that no longer occurs fails tools/resolution_diff.py and",
         "# tests/differential/test_resolution_diff.py. Regenerate with --update-known (reasons kept).",
         "",
     ]
     for key in sorted(classes):
-        reason = known.get(key) or f"open: {_DESCRIPTIONS[classes[key][0].category]}"
-        lines.append(f"{key} => {reason}")
+        lines.append(f"{key} => {_reason_for(key, classes[key][0].category, known)}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

@@ -53,6 +53,16 @@ _COMPARISONS = {
     "Equal", "NotEqual", "Equivalent", "NotEquivalent", "Less", "Greater", "LessOrEqual", "GreaterOrEqual",
 }
 
+# operators over points and intervals whose point types must agree
+_POINT_OPERATORS = {
+    "In", "ProperIn", "Contains", "ProperContains", "Includes", "IncludedIn", "ProperIncludes",
+    "ProperIncludedIn", "Before", "After", "SameAs", "SameOrBefore", "SameOrAfter", "Meets",
+    "MeetsBefore", "MeetsAfter", "Overlaps", "OverlapsBefore", "OverlapsAfter", "Starts", "Ends",
+}
+
+_ARITHMETIC = {"Add", "Subtract", "Multiply", "Divide", "Modulo", "TruncatedDivide"}
+_NUMERIC = ["System.Integer", "System.Long", "System.Decimal"]
+
 _KEEPS_MODEL_VALUES = {
     "ToSystemValue", "Exists", "Count", "First", "Last", "SingletonFrom", "Distinct", "Flatten",
     "IndexOf", "Skip", "Take", "Tail", "Slice", "Indexer", "Coalesce", "CoalesceList", "IsNull",
@@ -80,7 +90,8 @@ _RESULT_TYPES: dict[str, T.CqlType] = {
     "TimeSelector": T.TIME, "DateFrom": T.DATE, "TimeFrom": T.TIME,
     "TimezoneOffsetFrom": T.DECIMAL, "DateTimeComponentFrom": T.INTEGER, "Divide": T.DECIMAL,
     "Ln": T.DECIMAL, "Exp": T.DECIMAL, "Log": T.DECIMAL, "Avg": T.DECIMAL,
-    "CalculateAge": T.INTEGER, "CalculateAgeAt": T.INTEGER, "Precision": T.INTEGER,
+    "CalculateAge": T.INTEGER, "CalculateAgeAt": T.INTEGER, "Age": T.INTEGER, "AgeAt": T.INTEGER,
+    "Precision": T.INTEGER,
     "DurationBetween": T.INTEGER, "DifferenceBetween": T.INTEGER,
 }
 # result type = type of the first operand (or its element/point)
@@ -91,6 +102,19 @@ _SAME_AS_OPERAND = {
 }
 _ELEMENT_OF_OPERAND = {"First", "Last", "SingletonFrom", "Min", "Max", "Median", "Mode", "Indexer"}
 _POINT_OF_OPERAND = {"Start", "End", "PointFrom", "Width"}
+
+
+def _point_of(t: T.CqlType) -> T.CqlType | None:
+    """The point type of a point or interval type (None for anything else or unknown)."""
+    if isinstance(t, T.IntervalType):
+        t = t.point
+    return t if _is_point_type(t) else None
+
+
+def _is_point_type(t: T.CqlType) -> bool:
+    """A statically known System type that can be a point of an interval."""
+    return isinstance(t, T.NamedType) and t.simple in ("Integer", "Long", "Decimal", "Quantity", "Date", "DateTime",
+                                                       "Time") and t.name.startswith("System.")
 
 
 def _is_model_type(t: T.CqlType) -> bool:
@@ -341,6 +365,10 @@ class Resolver:
                 name, operands = "InCodeSystem", [item, vocab]
         if name in _COMPARISONS and len(operands) == 2:
             operands = self._harmonize(operands)
+        elif name in _POINT_OPERATORS and len(operands) == 2:
+            operands = self._harmonize_points(operands)
+        elif name in _ARITHMETIC and len(operands) == 2:
+            operands = self._harmonize_numbers(name, operands)
         info = lookup(name)
         if info is None:
             raise self.error(f"unknown operator {name}", loc)
@@ -365,17 +393,48 @@ class Resolver:
             return [model.As(a, b.type, False, type=b.type, loc=a.loc), b]
         if isinstance(b.type, T.ChoiceType) and not isinstance(a.type, T.ChoiceType) and a.type in b.type.choices:
             return [a, model.As(b, a.type, False, type=a.type, loc=b.loc)]
-        if not (isinstance(a.type, T.NamedType) and isinstance(b.type, T.NamedType)):
+        if isinstance(a.type, T.NamedType) and isinstance(b.type, T.NamedType):
+            conv = T.implicit_conversion(a.type, b.type)
+            if conv is not None:
+                return [self.op(conv, [a], a.loc), b]
+            conv = T.implicit_conversion(b.type, a.type)
+            if conv is not None:
+                return [a, self.op(conv, [b], b.loc)]
+        return self._harmonize_points(operands)
+
+    def _harmonize_points(self, operands: list[model.Node]) -> list[model.Node]:
+        """Two operands that are points or intervals of points of different types (Date and
+        DateTime, Integer and Decimal): both are taken to the point type the other converts to,
+        a point by its conversion, an interval bound by bound (`@2024-01-01 in Interval[DateTime,
+        DateTime]` is `ToDateTime(@2024-01-01) in ...`, as the translator resolves it)."""
+        points = [_point_of(o.type) for o in operands]
+        if any(p is None for p in points) or points[0] == points[1]:
             return operands
-        if T.is_any(a.type) or T.is_any(b.type):
+        target = T.unified_type([p for p in points if p is not None])
+        if not isinstance(target, T.NamedType) or T.is_any(target):
             return operands
-        conv = T.implicit_conversion(a.type, b.type)
-        if conv is not None:
-            return [self.op(conv, [a], a.loc), b]
-        conv = T.implicit_conversion(b.type, a.type)
-        if conv is not None:
-            return [a, self.op(conv, [b], b.loc)]
-        return operands
+        out = []
+        for o, p in zip(operands, points):
+            if p == target:
+                out.append(o)
+            elif isinstance(o.type, T.IntervalType):
+                out.append(self.convert(o, T.IntervalType(target)))
+            else:
+                out.append(self.convert(o, target))
+        return out
+
+    def _harmonize_numbers(self, name: str, operands: list[model.Node]) -> list[model.Node]:
+        """Arithmetic on two numbers takes one numeric type: Integer -> Long -> Decimal, and
+        Divide is defined on Decimal only (CQL Reference, Arithmetic Operators; the translator
+        inserts ToDecimal in `2 * 1.5` and `3 / 4`)."""
+        if not all(isinstance(x.type, T.NamedType) and x.type.name in _NUMERIC for x in operands):
+            return operands
+        types = [x.type for x in operands if isinstance(x.type, T.NamedType)]
+        target = T.DECIMAL if name == "Divide" else max(types, key=lambda t: _NUMERIC.index(t.name))
+        out = []
+        for x, t in zip(operands, types):
+            out.append(x if t == target else self.op(T.IMPLICIT[(t.simple, target.simple)], [x], x.loc))
+        return out
 
     def _system_value(self, node: model.Node) -> model.Node:
         """Wrap an operand whose static type is a model type (e.g. FHIR.dateTime) so that the
@@ -823,7 +882,7 @@ class Resolver:
 
     def x_If(self, e: ast.If) -> model.Node:
         c, a, b = self.expr(e.condition), self.expr(e.then), self.expr(e.else_)
-        t = T.common_type([a.type, b.type])
+        t = T.unified_type([a.type, b.type])
         return model.If(c, *self._promote([a, b], t), type=t)
 
     def _promote(self, nodes: list[model.Node], t: T.CqlType) -> list[model.Node]:
@@ -838,7 +897,7 @@ class Resolver:
         whens = [self.expr(i.when) for i in e.items]
         thens = [self.expr(i.then) for i in e.items]
         els = self.expr(e.else_)
-        t = T.common_type([*(x.type for x in thens), els.type])
+        t = T.unified_type([*(x.type for x in thens), els.type])
         promoted = self._promote([*thens, els], t)
         return model.Case(comparand, list(zip(whens, promoted[:-1])), promoted[-1], type=t)
 
@@ -858,7 +917,7 @@ class Resolver:
     # -- selectors
     def x_IntervalSelector(self, e: ast.IntervalSelector) -> model.Node:
         low, high = self.expr(e.low), self.expr(e.high)
-        pt = T.common_type([low.type, high.type])
+        pt = T.unified_type([low.type, high.type])
         low, high = self._promote([low, high], pt)
         point_name = pt.simple if isinstance(pt, T.NamedType) and pt != T.ANY else None
         return model.IntervalSelector(low, high, e.low_closed, e.high_closed, point_name, type=T.IntervalType(pt))
@@ -924,6 +983,10 @@ class Resolver:
             return self.op("ProperIncludes" if e.proper else "Includes", [left, r], loc, precision=prec)
         if k == "included_in":
             lft = part(left, e.left_part)
+            if _is_point_type(lft.type) and not isinstance(right.type, T.ListType):
+                # a point `during` an interval is In (CQL Reference, Interval Operators: In;
+                # the translator resolves the point overload of Included In to In)
+                return self.op("ProperIn" if e.proper else "In", [lft, right], loc, precision=prec)
             return self.op("ProperIncludedIn" if e.proper else "IncludedIn", [lft, right], loc, precision=prec)
         if k in ("starts", "ends", "occurs"):
             op_name = {"starts": "Starts", "ends": "Ends"}.get(k)

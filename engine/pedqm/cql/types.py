@@ -212,6 +212,28 @@ def common_type(types: list[CqlType]) -> CqlType:
     return ChoiceType(tuple(dict.fromkeys(known)))
 
 
+def unified_type(types: list[CqlType]) -> CqlType:
+    """The type the branches of an if/case or the bounds of an interval selector are converted
+    to: the part every other part converts to implicitly (a choice by a cast to its component)
+    with the least conversion, as the translator gives `case ... then Interval<DateTime> ...
+    then Interval<Date>` the type Interval<DateTime> and converts the Date branch; else their
+    common type (a choice)."""
+    common = common_type(types)
+    if not isinstance(common, ChoiceType):
+        return common
+    known = list(dict.fromkeys(t for t in types if not is_any(t)))
+    best: tuple[int, CqlType] | None = None
+    for candidate in known:
+        if isinstance(candidate, ChoiceType):
+            continue
+        costs = [conversion_cost(t, candidate) for t in known]
+        if all(c is not None for c in costs):
+            total = sum(c for c in costs if c is not None)
+            if best is None or total < best[0]:
+                best = (total, candidate)
+    return best[1] if best is not None else common
+
+
 def type_of_value(v: Any) -> CqlType:
     """The most specific CQL type of a run-time value (used by `is`, `as` and dispatch)."""
     from .runtime.quantity import Quantity, Ratio
