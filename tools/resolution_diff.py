@@ -656,7 +656,7 @@ def pedqm_resolve(src: Source, managers: dict[str, Any]) -> dict[str, Any]:
         return {"records": [], "errors": [{"line": e.line, "column": e.column, "message": e.message}
                                           for e in exc.errors]}
     try:
-        resolver = Resolver(tree, src.text, src.name, manager._load_resolved, L._load_model)
+        resolver = Resolver(tree, src.text, src.name, manager._load_resolved, manager.models)
         resolved = resolver.resolve_library()
     except Exception as exc:  # noqa: BLE001 - a resolver crash is a difference, not a tool failure
         return {"records": [], "errors": [{"line": 0, "column": 0,

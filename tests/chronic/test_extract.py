@@ -85,7 +85,7 @@ def test_snomed_only_conditions_are_counted_so_no_data_is_not_healthy() -> None:
     assert result.data.snomed_only_conditions == 3 and result.stratum_label == "no_ccc"  # it has ICD data (J45.909)
     only_snomed = classify_record(record(condition("a", (SNOMED, "195967001"))), "ccc-v3")
     assert (only_snomed.stratum_label, only_snomed.data.snomed_only_conditions) == ("no_icd_data", 1)
-    assert only_snomed.flags["ccc_flag"] == 0 and "SNOMED CT" in only_snomed.explain_text()
+    assert only_snomed.flags["ccc_flag"] is None and "SNOMED CT" in only_snomed.explain_text()
 
 
 def test_encounter_diagnosis_links_a_condition_to_each_encounter() -> None:

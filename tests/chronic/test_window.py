@@ -66,10 +66,10 @@ def test_undated_codes_count_without_a_window_and_are_reported_with_one() -> Non
     rec = record(condition("c", (ICD10CM, "G80.0"), category="problem-list-item"))
     assert classify_record(rec, "ccc-v2").flags["neuromusc"] == 1
     windowed = classify_record(rec, "ccc-v2", as_of="2025-12-31")
-    assert (windowed.flags["neuromusc"], windowed.data.undated, windowed.stratum_label) == (0, 1, "no_icd_data")
+    assert (windowed.flags["neuromusc"], windowed.data.undated, windowed.stratum_label) == (None, 1, "no_icd_data")
 
 
 def test_partial_dates_take_their_first_day() -> None:
     rec = record(condition("c", (ICD10CM, "G80.0"), onset="2023"))
     assert classify_record(rec, "ccc-v2", as_of="2025-12-31").flags["neuromusc"] == 1
-    assert classify_record(rec, "ccc-v2", as_of="2026-01-01").flags["neuromusc"] == 0  # window starts 2023-01-02
+    assert classify_record(rec, "ccc-v2", as_of="2026-01-01").flags["neuromusc"] is None  # window starts 2023-01-02: no data

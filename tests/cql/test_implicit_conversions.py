@@ -67,13 +67,12 @@ def _library(param: str, arg: str, test: str) -> str:
     return f"""
 library T version '1'
 codesystem "S": 'http://example.org/cs'
-define function Plain(x {param}): x is {test}
-define function InChoice(x Choice<{param}, Boolean>): x is {test}
-define function InInterval(x Interval<{param}>): start of x is {test}
-define function InList(x List<{param}>): First(x) is {test}
-define "Plain": Plain({arg})
-define "InChoice": InChoice({arg})
-define "InList": InList({{ {arg} }})
+define function PlainF(x {param}): x is {test}
+define function InChoiceF(x Choice<{param}, Boolean>): x is {test}
+define function InListF(x List<{param}>): First(x) is {test}
+define "Plain": PlainF({arg})
+define "InChoice": InChoiceF({arg})
+define "InList": InListF({{ {arg} }})
 """
 
 

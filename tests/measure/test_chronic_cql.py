@@ -40,12 +40,12 @@ def test_ccc_flags_from_cql() -> None:
     assert lib.evaluate("CCC", ctx) is True
     assert "respiratory" in lib.evaluate("Categories", ctx)
     assert lib.evaluate("PMCA", ctx) in ("complex_chronic", "noncomplex_chronic")
-    assert lib.evaluate("V2 Before Diagnosis", ctx) is False  # the diagnosis comes after the as-of date
+    assert lib.evaluate("V2 Before Diagnosis", ctx) is None  # no ICD data before the as-of date: unknown
 
 
-def test_child_without_icd_data_is_not_flagged() -> None:
+def test_child_without_icd_data_is_unknown_not_unflagged() -> None:
     lib = compile_library(LIB)
     rec = PatientRecord("p2", [{"resourceType": "Patient", "id": "p2", "birthDate": "2016-01-01"}])
     period = evaluate("Interval[@2025-01-01T00:00:00.000Z, @2025-12-31T23:59:59.999Z]")
     ctx = patient_context(lib, rec, parameters={"Measurement Period": period})
-    assert lib.evaluate("CCC", ctx) is False and lib.evaluate("Categories", ctx) == []
+    assert lib.evaluate("CCC", ctx) is None and lib.evaluate("Categories", ctx) is None  # null: unknown

@@ -54,7 +54,7 @@ def test_adams_formulas() -> None:
         assert rel.entity_reliability(fit, n) == pytest.approx(var_b / (var_b + within))
         assert fit.within_variance(n) == pytest.approx(within)
     x, n = 7, 20
-    p = x / n
+    p = (a + x) / (a + b + n)  # the shrunken rate in the noise (the raw rate gives 1 at 0/n and n/n)
     assert rel.entity_reliability_plugin(fit, x, n) == pytest.approx(var_b / (var_b + p * (1 - p) / n))
     # minimum n: the smallest n reaching 0.7
     m = rel.min_denominator(fit, 0.7)

@@ -16,7 +16,7 @@ from ..fhir.records import PatientRecord
 from . import ccc, ccir, pmca
 from .codes import CodeOccurrence, Kind
 from .extract import ExtractedCodes, extract_codes, occurrences_from_codes
-from .result import NO_ICD_DATA, ChronicResult, Classification, DataSummary
+from .result import NO_ICD_DATA, ChronicResult, Classification, DataSummary, Flag
 from .window import LookbackWindow, make_window
 
 
@@ -94,9 +94,13 @@ def classify_occurrences(patient_id: str, occurrences: Sequence[CodeOccurrence],
             else:
                 summary.outside_window += 1
     summary.icd_codes = len(used)
+    if not used:  # nothing to classify: every flag is unknown (None), not 0, and the stratum says why
+        flags: dict[str, Flag] = dict.fromkeys(alg.columns)
+        return ChronicResult(patient_id, name, flags, [], summary, dict.fromkeys(alg.stratifiers, NO_ICD_DATA), window)
     out = alg.run(used)
-    strata = {s: out.strata[s] if used else NO_ICD_DATA for s in alg.stratifiers}
-    return ChronicResult(patient_id, name, out.flags, out.explanations, summary, strata, window, out.details)
+    strata = {s: out.strata[s] for s in alg.stratifiers}
+    known: dict[str, Flag] = dict(out.flags)
+    return ChronicResult(patient_id, name, known, out.explanations, summary, strata, window, out.details)
 
 
 def classify_record(record: PatientRecord, name: str = "ccc-v3", as_of: _dt.date | _dt.datetime | str | None = None,

@@ -1,5 +1,10 @@
 """The external functions of pedqm's `ChronicConditions` CQL library (cql_libraries/), answered
-by the chronic-condition layer from the patient's record in the evaluation request."""
+by the chronic-condition layer from the patient's record in the evaluation request.
+
+A patient with no ICD-coded data in the window gets null from every function, never false or an
+empty list: the layer cannot tell such a child (e.g. conditions coded only in SNOMED CT) from a
+healthy one, and CQL's three-valued logic then keeps the unknown out of a measure's populations
+unless the measure decides otherwise."""
 
 from __future__ import annotations
 
@@ -17,8 +22,8 @@ _CATEGORIES = ("neuromusc", "cvd", "respiratory", "renal", "gi", "hemato_immu", 
 
 
 def _record(ctx: EvaluationContext) -> Any:
-    record = getattr(ctx.data, "record", None)
-    if record is None:
+    record = ctx.subject
+    if record is None or not hasattr(record, "of_type"):
         raise CqlRuntimeError("ChronicConditions functions need a patient's record (evaluate in Patient context over FHIR data)")
     return record
 
@@ -44,7 +49,8 @@ def _flags(ctx: EvaluationContext, algorithm: str, as_of: Any) -> dict[str, Any]
 def has_ccc(ctx: EvaluationContext, algorithm: str | None, as_of: Any) -> bool | None:
     if algorithm is None:
         return None
-    return bool(_flags(ctx, algorithm, as_of).get("ccc_flag"))
+    value = _flags(ctx, algorithm, as_of).get("ccc_flag")
+    return None if value is None else bool(value)
 
 
 @external(_LIB, "ComplexChronicConditionCategories")
@@ -52,6 +58,8 @@ def ccc_categories(ctx: EvaluationContext, algorithm: str | None, as_of: Any) ->
     if algorithm is None:
         return None
     flags = _flags(ctx, algorithm, as_of)
+    if flags.get("ccc_flag") is None:
+        return None
     return [c for c in _CATEGORIES if c in columns(algorithm) and flags.get(c)]
 
 

@@ -14,6 +14,11 @@ from .explain import Explanation
 from .window import LookbackWindow
 
 NO_ICD_DATA = "no_icd_data"  # the stratum of a patient with no ICD-coded data in the window
+UNKNOWN = "unknown"  # a flag's CSV cell when the patient has no ICD-coded data: never 0
+NO_SNOMED_MAP = ("pedqm ships no SNOMED CT to ICD-10-CM map (the NLM map may not be redistributed without a "
+                 "UMLS/SNOMED CT licence), so SNOMED-coded conditions are not classified")
+
+Flag = int | str | None  # None: unknown (no ICD-coded data), rendered "unknown" in CSV and null in JSON
 
 
 @dataclass
@@ -64,7 +69,7 @@ class ChronicResult:
 
     patient_id: str
     algorithm: str
-    flags: dict[str, int | str]  # output columns in order (patient_id excluded)
+    flags: dict[str, Flag]  # output columns in order (patient_id excluded); all None when unknown
     explanations: list[Explanation]
     data: DataSummary
     strata: dict[str, str]
@@ -80,17 +85,39 @@ class ChronicResult:
     def has_icd_data(self) -> bool:
         return self.data.icd_codes > 0
 
+    @property
+    def known(self) -> bool:
+        """Whether the flags say anything: with no ICD-coded data in the window every flag is
+        unknown, because a child whose conditions are coded only in SNOMED CT is not a healthy child."""
+        return self.has_icd_data
+
+    @property
+    def unknown_reason(self) -> str | None:
+        if self.known:
+            return None
+        why = "no ICD-coded data in the window" if self.window else "no ICD-coded data"
+        if self.data.snomed_only_conditions:
+            n = self.data.snomed_only_conditions
+            why += f"; {n} Condition{'s are' if n != 1 else ' is'} coded only in SNOMED CT and {NO_SNOMED_MAP}"
+        return why
+
     def row(self) -> list[str | int]:
-        return [self.patient_id, *self.flags.values()]
+        """The CSV row: unknown flags read "unknown", never 0."""
+        return [self.patient_id, *(UNKNOWN if v is None else v for v in self.flags.values())]
 
     def explain(self, flag: str) -> list[Explanation]:
-        """The explanations of one output column (empty when it is zero for want of any code)."""
+        """The explanations of one output column (empty when it is zero for want of any code;
+        the reason it is unknown when the patient has no ICD-coded data)."""
+        if not self.known and flag in self.flags:
+            return [Explanation(flag, UNKNOWN, f"unknown: {self.unknown_reason}")]
         return [e for e in self.explanations if e.flag == flag]
 
     def explain_text(self) -> str:
         window = f", window {self.window}" if self.window else ", all dates"
         lines = [f"patient {self.patient_id} ({self.algorithm}{window}; stratum {self.stratum_label})"]
         lines.extend(self.data.lines())
+        if not self.known:
+            lines.append(f"  every flag = {UNKNOWN}: {self.unknown_reason}")
         previous: tuple[object, ...] = ()
         for e in self.explanations:
             same = bool(e.evidence) and e.evidence == previous
@@ -101,7 +128,7 @@ class ChronicResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "patient_id": self.patient_id, "algorithm": self.algorithm, "flags": dict(self.flags),
-            "stratum": self.stratum_label, "strata": dict(self.strata),
+            "known": self.known, "unknown_reason": self.unknown_reason, "stratum": self.stratum_label, "strata": dict(self.strata),
             "window": {"start": self.window.start.isoformat(), "end": self.window.end.isoformat()} if self.window else None,
             "details": dict(self.details), "data": self.data.to_dict(), "explanations": [e.to_dict() for e in self.explanations],
         }

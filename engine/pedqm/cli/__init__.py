@@ -1,7 +1,9 @@
 """pedqm's command line: one module per command, each a thin layer over the library API.
 
-Exit codes: 0 success; 1 the CQL has syntax or semantic errors; 2 bad command-line usage;
-3 a CQL run-time error; 70 an internal error (a bug in pedqm: please report it).
+Exit codes: 0 success; 1 the CQL has syntax or semantic errors (or a test case failed); 2 bad
+usage or bad input (an option, the data, the measure package); 3 evaluation failed (a CQL
+run-time error, or every patient errored); 70 an internal error (a bug in pedqm: please report
+it). Commands raise and :mod:`.errors` maps the error to the code, once for all of them.
 """
 
 from __future__ import annotations
@@ -14,18 +16,16 @@ from . import (
     chronic_command,
     cql_command,
     demo_command,
+    errors,
     evaluate_command,
     list_command,
     synth_command,
     test_command,
     vet_command,
 )
+from .errors import EXIT_COMPILE_ERROR, EXIT_INTERNAL, EXIT_OK, EXIT_RUNTIME_ERROR, EXIT_USAGE
 
-EXIT_OK = 0
-EXIT_COMPILE_ERROR = 1
-EXIT_USAGE = 2
-EXIT_RUNTIME_ERROR = 3
-EXIT_INTERNAL = 70
+__all__ = ["EXIT_COMPILE_ERROR", "EXIT_INTERNAL", "EXIT_OK", "EXIT_RUNTIME_ERROR", "EXIT_USAGE", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,7 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the usage error (2) or the help (0)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if not getattr(args, "run", None):
         parser.print_help()
         return EXIT_USAGE
@@ -59,10 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a bare traceback
-        print(f"pedqm: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        print("This is a bug in pedqm; please report it with the command you ran.", file=sys.stderr)
-        return EXIT_INTERNAL
+    except Exception as exc:  # noqa: BLE001 - every error is said once, with its exit code; never a traceback
+        return errors.report(exc, args.command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,7 +2,7 @@
 
 Output: CSV with --output FILE.csv (NDJSON with explanations for FILE.ndjson; "-" for stdout),
 otherwise a readable table. --explain prints, for every patient, each flag's rule and the codes,
-resources and dates behind it. Exit codes: 0 ok, 2 bad usage, 3 the data could not be read.
+resources and dates behind it. Exit codes: 0 ok, 2 bad usage or data that cannot be read.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from ..chronic import (
 )
 from ..chronic.window import parse_as_of
 from ..fhir.records import ResourceIssue
-from ..fhir.sources import DataSourceError, format_issue_summary
-from .data_options import DataOptionsError, add_data_arguments, open_data
-
-EXIT_OK, EXIT_USAGE, EXIT_DATA, EXIT_INTERNAL = 0, 2, 3, 70
+from ..fhir.sources import format_issue_summary
+from .arguments import check_output
+from .data_options import add_data_arguments, open_patients
+from .errors import EXIT_OK, UsageError
 
 
 def register(sub: Any) -> None:
@@ -49,32 +49,21 @@ def register(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
-def _fail(message: str, code: int) -> int:
-    print(f"pedqm chronic: {message}", file=sys.stderr)
-    return code
-
-
 def run(args: argparse.Namespace) -> int:
     try:
         as_of = parse_as_of(args.as_of) if args.as_of else None
         window = make_window(as_of, args.lookback_years)
     except ValueError as exc:
-        return _fail(str(exc), EXIT_USAGE)
-    try:
-        source = open_data(args)
-    except DataOptionsError as exc:
-        return _fail(str(exc), EXIT_USAGE)
-    try:
-        handle = _open_output(args.output)
-    except OSError as exc:
-        return _fail(f"cannot write {args.output}: {exc.strerror or exc}", EXIT_USAGE)
+        option = "--as-of" if args.as_of and "as-of" in str(exc) else "--lookback-years"
+        raise UsageError(f"{option}: {exc}") from exc
+    check_output(args.output)
+    source = open_patients(args)
+    handle = _open_output(args.output)
     try:
         results = classify_records(source.patients(), args.algorithm, as_of, args.lookback_years)
         stats = _write(results, args, handle)
     except CodeListError as exc:
-        return _fail(f"{exc} (reinstall pedqm)", EXIT_INTERNAL)
-    except DataSourceError as exc:
-        return _fail(str(exc), EXIT_DATA)
+        raise CodeListError(f"{exc} (pedqm's code lists are damaged: reinstall pedqm)") from exc
     finally:
         if handle is not None and handle is not sys.stdout:
             handle.close()
@@ -142,16 +131,22 @@ def _count(stats: Counter[str], r: ChronicResult) -> None:
 def _brief(r: ChronicResult) -> list[str]:
     """The terminal view: the class and what is flagged, rather than dozens of 0/1 columns."""
     f = r.flags
+    if not r.has_icd_data:  # no ICD-coded data in the window: every flag is unknown, never 0
+        return ["unknown"] * (3 if r.algorithm.startswith("ccc") or r.algorithm == "pmca" else len(ALGORITHMS[r.algorithm].columns))
+
+    def text(v: object) -> str:
+        return "unknown" if v is None else str(v)
+
     if r.algorithm.startswith("ccc"):
         cats = [c for c in ALGORITHMS["ccc-v2"].columns[:10] if f[c]]
         if r.algorithm.startswith("ccc-v3"):
             cats = [next(f"{c} ({v})" for v in ("dxpr_only", "tech_only", "dxpr_and_tech") if f[f"{c}_{v}"]) for c in cats]
         flagged = ", ".join(cats + [k for k in ("tech_dep", "transplant") if f[k]])
-        return [str(f["ccc_flag"]), str(f["num_ccc"]), flagged or "-"]
+        return [text(f["ccc_flag"]), text(f["num_ccc"]), flagged or "-"]
     if r.algorithm == "pmca":
         systems = [c for c in ALGORITHMS["pmca"].columns[2:] if f[c]]
-        return [str(f["pmca_less"]), str(f["pmca_more"]), ", ".join(systems) or "-"]
-    return [str(f[c]) for c in ALGORITHMS[r.algorithm].columns]
+        return [text(f["pmca_less"]), text(f["pmca_more"]), ", ".join(systems) or "-"]
+    return [text(f[c]) for c in ALGORITHMS[r.algorithm].columns]
 
 
 def _data_note(r: ChronicResult) -> str:

@@ -1,28 +1,46 @@
 """The ``--data`` option and its authorization options, shared by every command that reads FHIR data.
 
 A command calls :func:`add_data_arguments` when it builds its parser and :func:`open_data` when it
-runs; a bad combination raises :class:`DataOptionsError` with a message meant for the user (the
-command prints it and exits 2, bad usage). Secrets can come from the environment
-(``PEDQM_BEARER_TOKEN``) so they need not appear on a command line.
+runs; a bad combination raises :class:`DataOptionsError` with a message meant for the user (exit 2,
+bad usage). Secrets can come from the environment (``PEDQM_BEARER_TOKEN``) so they need not
+appear on a command line.
+
+A run over no patients is an error (:class:`NoPatientsError`, exit 2) unless ``--allow-empty``
+was given: a measure over an empty directory otherwise prints a table of zeros and exits 0,
+which looks like a result. Files are checked before any work starts, a server's ``metadata`` is
+read first (so a refused connection fails at once), and other sources are checked when their
+patients have been read (:func:`open_patients`).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..fhir.records import ResourceSource
-from ..fhir.sources import BearerToken, DataSourceError, SmartBackendAuth, open_source
+from ..fhir.records import PatientRecord, Resource, ResourceIssue, ResourceSource
+from ..fhir.sources import (
+    BearerToken,
+    DataSourceError,
+    FileSource,
+    RestSource,
+    SmartBackendAuth,
+    open_source,
+)
 from ..fhir.sources.auth import Auth
 from ..fhir.sources.bulk import default_work_root
+from ..fhir.sources.checks import format_issue_summary
+from .errors import NoPatientsError, UsageError
 
 BEARER_ENV = "PEDQM_BEARER_TOKEN"
 
 
-class DataOptionsError(Exception):
+class DataOptionsError(UsageError):
     """The data options do not make sense together (or name something that is not there)."""
+
+
 
 
 def add_data_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
@@ -43,6 +61,8 @@ def add_data_arguments(parser: argparse.ArgumentParser, *, required: bool = True
         help="each Bundle (or NDJSON line holding a Bundle) is one patient's whole record: its resources belong to its "
         "Patient whatever their references say (default: the FHIR Patient compartment decides)",
     )
+    group.add_argument("--allow-empty", action="store_true",
+                       help="a source with no patients is a run over no one, not an error (default: an error, exit 2)")
     group.add_argument("--bearer-token", metavar="TOKEN", help=f"access token for the server (or set {BEARER_ENV})")
     group.add_argument("--smart-client-id", metavar="ID", help="SMART Backend Services client id")
     group.add_argument("--smart-key", metavar="FILE", type=Path, help="private key for SMART (PEM, JWK or JWKS)")
@@ -119,12 +139,15 @@ def open_data(args: argparse.Namespace) -> ResourceSource:
     elif not args.bulk and bulk_only:
         raise DataOptionsError(f"{', '.join(bulk_only)} only apply with --bulk")
     bundle_per_patient = bool(getattr(args, "bundle_per_patient", False))
+    allow_empty = bool(getattr(args, "allow_empty", False))
     if is_url and bundle_per_patient:
         raise DataOptionsError("--bundle-per-patient applies to files of Bundles, not to a server (which groups by Patient compartment)")
     level = args.bulk_level or ("group" if args.bulk_group else "patient")
     if args.bulk and (level == "group") != bool(args.bulk_group):
         raise DataOptionsError("a group-level export needs --bulk-group ID (and --bulk-group needs --bulk-level group)")
     options: dict[str, Any] = {"bundle_per_patient": True} if bundle_per_patient else {}
+    if not is_url and allow_empty:
+        options["allow_empty"] = True
     if is_url:
         timeout = _positive(args, "timeout")
         if timeout is not None:
@@ -141,6 +164,73 @@ def open_data(args: argparse.Namespace) -> ResourceSource:
                 if value is not None:
                     options[name] = value
     try:
-        return open_source(spec, auth=auth, bulk=bool(args.bulk), **options)
+        source = open_source(spec, auth=auth, bulk=bool(args.bulk), **options)
     except DataSourceError as exc:
-        raise DataOptionsError(str(exc)) from exc
+        raise DataOptionsError(f"--data: {exc}") from exc
+    if isinstance(source, RestSource):
+        try:  # GET [base]/metadata: an unreachable or refusing server fails now, not mid-run
+            source.check()
+        except DataSourceError as exc:
+            raise DataOptionsError(f"--data: {exc}") from exc
+    if isinstance(source, FileSource) and not allow_empty:
+        try:
+            found = source.patient_ids()  # the first pass, done now rather than after the measure compiles
+        except DataSourceError as exc:
+            if source.files_seen or not source.root.is_dir():
+                raise DataOptionsError(f"--data: {exc}") from exc
+            raise NoPatientsError(describe_no_patients(source), url=source.description) from exc
+        if not found:
+            raise NoPatientsError(describe_no_patients(source), url=source.description)
+    return source
+
+
+def open_patients(args: argparse.Namespace) -> ResourceSource:
+    """:func:`open_data`, and a source that raises :class:`NoPatientsError` if it yields no patient
+    (files are checked at once; servers and exports when read) unless ``--allow-empty``."""
+    source = open_data(args)
+    if isinstance(source, FileSource) or getattr(args, "allow_empty", False):
+        return source
+    return _RequirePatients(source)
+
+
+def describe_no_patients(source: Any) -> str:
+    """What a source held, for a user whose data gave no patient: files, resource types, issues."""
+    lines = [f"no patients in {source.description}"]
+    files = getattr(source, "files_seen", None)
+    if files is not None:
+        names = ", ".join(str(f.name) for f in files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+        lines.append(f"{len(files)} file(s) read: {names}" if files
+                     else "no .json, .ndjson or .jsonl files found (searched recursively; hidden files skipped)")
+    types = getattr(source, "types_seen", None)
+    if types is not None and files != []:
+        seen = ", ".join(f"{t} {n}" for t, n in types.most_common(8))
+        lines.append(f"resource types seen: {seen} (a patient is a Patient resource; none was found)" if seen
+                     else "no FHIR resource could be read")
+    issues: list[ResourceIssue] = list(getattr(source, "issues", []) or [])
+    if issues:
+        lines.append(f"{format_issue_summary(issues)}; first: {issues[0]}")
+    lines.append("give --allow-empty to run on no patients")
+    return "\n  ".join(lines)
+
+
+class _RequirePatients:
+    """A source that raises :class:`NoPatientsError` when its patients run out and there were none."""
+
+    def __init__(self, source: ResourceSource) -> None:
+        self.source = source
+        self.description = source.description
+        self.issues = source.issues  # the same list: issues found while reading show here too
+
+    def shared_resources(self) -> list[Resource]:
+        return self.source.shared_resources()
+
+    def patients(self) -> Iterator[PatientRecord]:
+        n = 0
+        for record in self.source.patients():
+            n += 1
+            yield record
+        if n == 0:
+            raise NoPatientsError(describe_no_patients(self.source), url=self.description)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.source, name)

@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Any
 
 from ..cql import compile_library, to_cql
+from .errors import UsageError
 
 
 def register(sub: Any) -> None:
@@ -55,7 +56,12 @@ def run_library_demo(args: argparse.Namespace) -> int:
     from ..measure.library_index import measure_dirs, population_root
     from ..measure.library_run import rows, run_library
 
-    dirs = [d for d in measure_dirs() if not args.measure or d.name in args.measure]
+    available = measure_dirs()
+    unknown = [m for m in args.measure or [] if m not in {d.name for d in available}]
+    if unknown:
+        raise UsageError(f"--measure: no measure {', '.join(repr(m) for m in unknown)} in the measure library; "
+                         f"it has: {', '.join(d.name for d in available)} (see `pedqm list`)")
+    dirs = [d for d in available if not args.measure or d.name in args.measure]
     packages = {}
     for d in dirs:
         try:

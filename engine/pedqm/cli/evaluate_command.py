@@ -9,12 +9,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..cql import CqlCompileError, CqlError
-from ..fhir.sources import DataSourceError
-from ..measure import MeasurePackageError, evaluate_measure, load_measure
+from ..chronic.classify import STRATIFIERS
+from ..measure import evaluate_measure, load_measure
 from ..measure.definition import POPULATION_ORDER
 from ..measure.results import MeasureResult
-from .data_options import DataOptionsError, add_data_arguments, open_data
+from .arguments import check_output, check_period, positive_int, timezone_offset
+from .data_options import add_data_arguments, open_patients
+from .errors import EXIT_OK, EXIT_RUNTIME_ERROR, UsageError
+
+REPORT_FORMATS = ("json", "ndjson")  # the formats that render --report-type; csv and table have their own shape
 
 
 def register(sub: Any) -> None:
@@ -23,16 +26,18 @@ def register(sub: Any) -> None:
     add_data_arguments(p)
     p.add_argument("--period", nargs=2, metavar=("START", "END"),
                    help="the Measurement Period (ISO dates or date-times; a date END covers the whole day); default: Measure.effectivePeriod")
-    p.add_argument("--timezone-offset", type=float, default=0.0, help="offset in hours for date-only period bounds (default 0 = UTC)")
-    p.add_argument("--report-type", choices=["individual", "subject-list", "summary"], default="summary")
+    p.add_argument("--timezone-offset", type=timezone_offset, default=timezone_offset("0"),
+                   help="offset in hours, -14 to 14, for date-only period bounds (default 0 = UTC)")
+    p.add_argument("--report-type", choices=["individual", "subject-list", "summary"], default=None,
+                   help="the MeasureReport to write with --format json or ndjson (default summary)")
     p.add_argument("--format", choices=["json", "ndjson", "csv", "table"], default=None,
-                   help="json (default with --output), table (default on a terminal), ndjson (individual reports one per line), csv (one row per subject)")
+                   help="json (default with --output or --report-type), table (default on a terminal), ndjson (individual reports one per line), csv (one row per subject)")
     p.add_argument("--output", "-o", type=Path, help="write here instead of standard output")
-    p.add_argument("--stratify-by", action="append", default=[], metavar="ALGORITHM",
-                   help="add strata from the chronic-condition layer: ccc-v2, ccc-v3, pmca or ccir")
+    p.add_argument("--stratify-by", action="append", default=[], metavar="ALGORITHM", choices=list(STRATIFIERS),
+                   help=f"add strata from the chronic-condition layer: {', '.join(STRATIFIERS)}")
     p.add_argument("--terminology-server", metavar="URL",
                    help="FHIR terminology server for value sets the package lacks (ValueSet/$expand, cached in ~/.cache/pedqm)")
-    p.add_argument("--workers", type=int, default=1, help="evaluate patients in N processes (default 1)")
+    p.add_argument("--workers", type=positive_int, default=1, help="evaluate patients in N processes (default 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--require-profile-tags", action="store_true",
                    help="a QI-Core retrieve returns only resources whose meta.profile claims the profile (fqm-execution's default)")
@@ -47,43 +52,46 @@ def _extra_strata(names: list[str], period_end: str | None) -> dict[str, Any]:
     return {f"chronic:{n}": stratifier(n, as_of=period_end) for n in names}
 
 
+def check_arguments(args: argparse.Namespace) -> tuple[str, str] | None:
+    """Every option checked before any work starts; the --period, normalised."""
+    period = check_period(args.period, args.timezone_offset)
+    check_output(args.output)
+    if args.report_type is not None and args.format is not None and args.format not in REPORT_FORMATS:
+        raise UsageError(f"--report-type {args.report_type} applies to --format json or ndjson; --format {args.format} "
+                         "writes " + ("one row per subject" if args.format == "csv" else "the summary table")
+                         + " whatever the report type (leave out --report-type)")
+    return period
+
+
 def run(args: argparse.Namespace) -> int:
-    try:
-        package = load_measure(args.measure)
-        source = open_data(args)
-    except (MeasurePackageError, DataOptionsError, DataSourceError, OSError) as exc:
-        print(f"pedqm evaluate: {exc}", file=sys.stderr)
-        return 2
-    except CqlCompileError as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
-    fmt = args.format or ("json" if args.output or not sys.stdout.isatty() else "table")
-    keep = args.report_type in ("individual", "subject-list") or fmt in ("csv", "ndjson")
+    period = check_arguments(args)
+    package = load_measure(args.measure)
+    source = open_patients(args)
+    report_type = args.report_type or "summary"
+    fmt = args.format or ("json" if args.output or args.report_type or not sys.stdout.isatty() else "table")
+    keep = report_type in ("individual", "subject-list") or fmt in ("csv", "ndjson")
+    end = (period or package.measure.effective_period)[1]
+    extra = _extra_strata(args.stratify_by, end)
     progress, done = _progress(args)
     try:
-        end = (args.period or package.measure.effective_period)[1]
-        result = evaluate_measure(package, source, tuple(args.period) if args.period else None,
-                                  timezone_offset=args.timezone_offset, keep_subjects=keep,
-                                  extra_strata=_extra_strata(args.stratify_by, end), progress=progress,
-                                  workers=max(1, args.workers), require_profile_tags=args.require_profile_tags,
+        result = evaluate_measure(package, source, period, timezone_offset=args.timezone_offset, keep_subjects=keep,
+                                  extra_strata=extra, progress=progress, workers=args.workers,
+                                  require_profile_tags=args.require_profile_tags,
                                   terminology_server=args.terminology_server)
-    except CqlCompileError as exc:
+    finally:
         done()
-        print(str(exc), file=sys.stderr)
-        return 1
-    except (CqlError, MeasurePackageError, ValueError) as exc:
-        done()
-        print(f"pedqm evaluate: {exc}", file=sys.stderr)
-        return 3
-    done()
-    text = render(result, args.report_type, fmt)
+    text = render(result, report_type, fmt)
     if args.output:
         args.output.write_text(text, encoding="utf-8")
         print(f"wrote {args.output} ({result.n_subjects} subjects)", file=sys.stderr)
     else:
         sys.stdout.write(text)
     _report_problems(result)
-    return 0
+    if result.errors and len(result.errors) == result.n_subjects:
+        print(f"pedqm evaluate: every patient ({result.n_subjects}) could not be evaluated; the counts mean nothing",
+              file=sys.stderr)
+        return EXIT_RUNTIME_ERROR
+    return EXIT_OK
 
 
 def _progress(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -142,7 +150,8 @@ def summary_table(result: MeasureResult) -> str:
 
     defn = result.definition
     codes = [c for c in POPULATION_ORDER if any(g.population(c) for g in defn.groups) and c != "measure-observation"]
-    table = Table(title=f"{defn.label} ({result.n_subjects} patients)")
+    errored = f", {len(result.errors)} could not be evaluated" if result.errors else ""
+    table = Table(title=f"{defn.label} ({result.n_subjects} patients{errored})")
     table.add_column("group")
     for c in codes:
         table.add_column(c, justify="right")

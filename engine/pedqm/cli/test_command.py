@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..cql import CqlCompileError
-from ..measure import MeasurePackageError, load_measure
+from ..measure import load_measure
 from ..measure.testing import run_cases, summarize
+from .arguments import check_period
+from .errors import EXIT_OK, EXIT_RUNTIME_ERROR, EXIT_TEST_FAILED, UsageError
 
 
 def register(sub: Any) -> None:
@@ -34,27 +35,17 @@ def _default_cases(measure: str) -> Path | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        package = load_measure(args.measure)
-    except MeasurePackageError as exc:
-        print(f"pedqm test: {exc}", file=sys.stderr)
-        return 2
-    except CqlCompileError as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
+    period = check_period(args.period)
+    if args.cases is not None and not args.cases.is_dir():
+        raise UsageError(f"--cases: no such directory: {args.cases}")
+    package = load_measure(args.measure)
     cases = args.cases or _default_cases(package.source)
-    if cases is None or not cases.is_dir():
-        print(f"pedqm test: no cases directory (give --cases DIR); looked beside {package.source}", file=sys.stderr)
-        return 2
-    try:
-        results = run_cases(package, cases, tuple(args.period) if args.period else None,
-                            require_profile_tags=args.require_profile_tags)
-    except CqlCompileError as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
-    except ValueError as exc:
-        print(f"pedqm test: {exc}", file=sys.stderr)
-        return 2
+    if cases is None:
+        raise UsageError(f"no cases directory beside {package.source} (cases/ or tests/); give --cases DIR")
+    if not any(d.is_dir() for d in cases.iterdir()):
+        option = "--cases: " if args.cases else ""
+        raise UsageError(f"{option}{cases} holds no test cases (expected one folder per case: {cases}/<case-id>/*.json)")
+    results = run_cases(package, cases, period, require_profile_tags=args.require_profile_tags)
     counts = summarize(results)
     if args.json:
         print(json.dumps({"measure": package.measure.url, "cases": [r.to_json() for r in results], "summary": dict(counts)}, indent=2))
@@ -71,4 +62,7 @@ def run(args: argparse.Namespace) -> int:
                 where = f"group {m.group + 1} {m.population}" + (f" stratum {m.stratum}" if m.stratum else "")
                 print(f"      {where}: expected {m.expected}, got {m.actual}")
         print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors, {len(results)} cases")
-    return 0 if counts["passed"] == len(results) else 1
+    if counts["error"] == len(results):
+        print(f"pedqm test: every case ({len(results)}) could not be evaluated", file=sys.stderr)
+        return EXIT_RUNTIME_ERROR
+    return EXIT_OK if counts["passed"] == len(results) else EXIT_TEST_FAILED

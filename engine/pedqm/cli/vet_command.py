@@ -8,13 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..cql import CqlCompileError, CqlError
-from ..fhir.sources import DataSourceError
-from ..measure import MeasurePackageError, load_measure
+from ..measure import load_measure
 from ..vet import vet_measure
 from ..vet.attribution import AttributionError
 from ..vet.intervals import METHODS
-from .data_options import DataOptionsError, add_data_arguments, open_data
+from .arguments import check_output, check_period
+from .data_options import add_data_arguments, open_patients
+from .errors import EXIT_OK, EXIT_RUNTIME_ERROR, RunError, UsageError
 
 
 def register(sub: Any) -> None:
@@ -41,34 +41,30 @@ def run(args: argparse.Namespace) -> int:
     if args.by not in ("practice", "clinician"):
         by = Path(args.by)
         if not by.is_file():
-            print(f"pedqm vet: --by: use practice, clinician or an attribution file; no such file: {args.by}", file=sys.stderr)
-            return 2
-    if args.min_n < 1 or not 0 < args.target_reliability < 1:
-        print("pedqm vet: --min-n must be at least 1 and --target-reliability in (0, 1)", file=sys.stderr)
-        return 2
+            raise UsageError(f"--by: use practice, clinician or an attribution file; no such file: {args.by}")
+    if args.min_n < 1:
+        raise UsageError(f"--min-n must be at least 1, got {args.min_n}")
+    if not 0 < args.target_reliability < 1:
+        raise UsageError(f"--target-reliability must be between 0 and 1 (exclusive), got {args.target_reliability}")
+    if args.group and min(args.group) < 1:
+        raise UsageError(f"--group counts from 1, got {min(args.group)}")
+    period = check_period(args.period)
+    check_output(args.output)
+    check_output(args.json, "--json")
+    package = load_measure(args.measure)
+    n_groups = len(package.measure.groups)
+    if args.group and max(args.group) > n_groups:
+        raise UsageError(f"--group {max(args.group)}: the measure has {n_groups} group(s)")
+    source = open_patients(args)
     try:
-        package = load_measure(args.measure)
-        source = open_data(args)
-    except (MeasurePackageError, DataOptionsError, DataSourceError, OSError) as exc:
-        print(f"pedqm vet: {exc}", file=sys.stderr)
-        return 2
-    except CqlCompileError as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
-    try:
-        result = vet_measure(package, source, by, period=tuple(args.period) if args.period else None,
+        result = vet_measure(package, source, by, period=period,
                              groups=[g - 1 for g in args.group] if args.group else None, min_n=args.min_n,
                              interval=args.interval, target_reliability=args.target_reliability,
                              chronic=not args.no_chronic)
-    except CqlCompileError as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
     except AttributionError as exc:
-        print(f"pedqm vet: {exc}", file=sys.stderr)
-        return 2
-    except (CqlError, MeasurePackageError, ValueError) as exc:
-        print(f"pedqm vet: {exc}", file=sys.stderr)
-        return 3
+        raise UsageError(f"--by: {exc}") from exc
+    except ValueError as exc:  # the data cannot support the analysis (e.g. too few entities)
+        raise RunError(str(exc)) from exc
     args.output.write_text(result.to_html(), encoding="utf-8")
     if args.json:
         args.json.write_text(result.to_json() + "\n", encoding="utf-8")
@@ -76,9 +72,13 @@ def run(args: argparse.Namespace) -> int:
         rel = g.reliability or {}
         print(f"group {g.index + 1}: {g.x}/{g.n} {g.unit_label}"
               + (f", rate {g.rate:.3f}" if g.rate is not None else "")
-              + f", {len(g.entities)} entities"
-              + (f", median reliability {rel['median']:.2f}, {rel['share_reaching_target']:.0%} >= {rel['target']:g}"
-                 if rel else ""), file=sys.stderr)
+              + (f"; {rel['headline']}" if rel.get("headline") else f", {len(g.entities)} entities"),
+              file=sys.stderr)
     print(f"wrote {args.output}" + (f" and {args.json}" if args.json else "") + f" ({result.patients} patients)",
           file=sys.stderr)
-    return 0
+    if result.errors:
+        print(f"{len(result.errors)} of {result.patients} patient(s) could not be evaluated; first: "
+              f"Patient/{result.errors[0][0]}: {result.errors[0][1]}", file=sys.stderr)
+        if len(result.errors) == result.patients:
+            return EXIT_RUNTIME_ERROR
+    return EXIT_OK

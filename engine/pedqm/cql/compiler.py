@@ -38,6 +38,21 @@ class Env:
         return Env(self.ctx, {**self.vars, **extra})
 
 
+# nodes whose run-time errors are stamped with their line:column (the innermost wins); a
+# try/except costs nothing in Python 3.11 until something is raised
+_LOCATED = (model.OperatorCall, model.FunctionRef, model.Query, model.Retrieve)
+
+
+def _located(fn: Fn, line: int, column: int) -> Fn:
+    def located(env: Env) -> Any:
+        try:
+            return fn(env)
+        except CqlRuntimeError as exc:
+            raise exc.locate(line=line, column=column) from None
+
+    return located
+
+
 class CompiledLibrary:
     """A library's definitions, functions and parameters as closures."""
 
@@ -75,7 +90,14 @@ class CompiledLibrary:
         key = (self.key, name)
         if key in ctx.cache:
             return ctx.cache[key]
-        value = self._defs[name](Env(ctx))
+        try:
+            value = self._defs[name](Env(ctx))
+        except RecursionError:
+            raise CqlRuntimeError(f"evaluating {name!r} recursed too deeply: a definition that refers to itself, "
+                                  "or a recursive function without a reachable end") from None
+        except CqlRuntimeError as exc:
+            internal = not self.name or name.startswith("$")  # an expression evaluated on its own
+            raise exc.locate(library=None if internal else self.name, definition=None if internal else name) from None
         ctx.cache[key] = value
         return value
 
@@ -179,6 +201,8 @@ class Compiler:
     def compile(self, node: model.Node) -> Fn:
         method = getattr(self, "c_" + type(node).__name__)
         fn: Fn = method(node)
+        if isinstance(node, _LOCATED) and node.loc.line:
+            return _located(fn, node.loc.line, node.loc.column)
         return fn
 
     # -- leaves

@@ -55,6 +55,9 @@ class EvaluationContext:
     terminology: TerminologyProvider | None = None
     context_name: str | None = None  # e.g. 'Patient'
     context_value: Any = None  # the patient resource when context is Patient
+    # the subject being evaluated, as the layer above knows it (a FHIR PatientRecord): opaque to
+    # the engine, handed to external functions that need more than retrieves give them
+    subject: Any = None
     messages: list[str] = field(default_factory=list)
     cache: dict[tuple[str, str], Any] = field(default_factory=dict)
 

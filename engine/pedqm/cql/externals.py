@@ -14,11 +14,9 @@ from typing import Any
 ExternalImpl = Callable[..., Any]
 
 _REGISTRY: dict[tuple[str, str], ExternalImpl] = {}
-def _chronic() -> None:
-    import pedqm.chronic.cql_functions  # noqa: F401 - registers the ChronicConditions externals
-
-
-_PROVIDERS: list[Callable[[], None]] = [_chronic]
+# modules whose import registers externals, imported the first time an external is looked up
+# (the chronic-condition layer registers itself through pedqm/composition.py)
+_PROVIDERS: list[Callable[[], None]] = []
 
 
 def external(library: str, function: str) -> Callable[[ExternalImpl], ExternalImpl]:

@@ -16,7 +16,7 @@ from typing import Any
 from . import ast
 from .compiler import CompiledLibrary
 from .context import EvaluationContext
-from .errors import CqlCompileError, CqlError
+from .errors import CqlCompileError, CqlError, SourceError
 from .parser import parse_library
 from .resolver import ResolvedLibrary, Resolver
 
@@ -41,11 +41,23 @@ def directory_lookup(*dirs: Path | str) -> SourceLookup:
     return find
 
 
-def _load_model(name: str, version: str | None) -> Any:
-    """Data models come from pedqm.fhir (FHIR, QI-Core, US Core model info)."""
-    from ..fhir.model import load_model
+ModelLoader = Callable[[str, "str | None"], Any]
+"""(model name, version) -> the data model (see resolver.DataModel), for `using` declarations."""
 
-    return load_model(name, version)
+_DEFAULT_MODELS: list[ModelLoader] = []
+
+
+def set_default_model_loader(loader: ModelLoader) -> None:
+    """The data models a LibraryManager uses when none is given. The CQL engine knows no data
+    model itself: the FHIR layer installs its loader (FHIR, QI-Core, US Core model info) when
+    pedqm is imported (see pedqm/composition.py)."""
+    _DEFAULT_MODELS[:] = [loader]
+
+
+def _default_model(name: str, version: str | None) -> Any:
+    if not _DEFAULT_MODELS:
+        raise CqlError(f"no data model is available for `using {name}`: give LibraryManager(models=...)")
+    return _DEFAULT_MODELS[0](name, version)
 
 
 def builtin_library(name: str, version: str | None) -> tuple[str, str] | None:
@@ -66,8 +78,10 @@ def builtin_library(name: str, version: str | None) -> tuple[str, str] | None:
 class LibraryManager:
     """Compiles libraries and the libraries they include, each once."""
 
-    def __init__(self, lookup: SourceLookup | None = None, *, strict_versions: bool = True):
+    def __init__(self, lookup: SourceLookup | None = None, *, strict_versions: bool = True,
+                 models: ModelLoader | None = None):
         self.lookup = lookup
+        self.models = models or _default_model
         # A measure package is one unit: when it ships one version of a library and an include
         # asks for another (packages assembled from several releases do), the package's version
         # is used and the substitution is recorded in `warnings`. Elsewhere versions must match.
@@ -110,15 +124,22 @@ class LibraryManager:
         return self.resolve_ast(tree, text, source_name)
 
     def resolve_ast(self, tree: ast.Library, text: str, source_name: str) -> ResolvedLibrary:
-        resolver = Resolver(tree, text, source_name, self._load_resolved, _load_model)
+        resolver = Resolver(tree, text, source_name, self._load_resolved, self.models)
         resolved = resolver.resolve_library()
         if resolver.errors:
             raise CqlCompileError(resolver.errors)
         return resolved
 
     def compile(self, text: str, source_name: str = "<library>") -> Library:
-        resolved = self.resolve(text, source_name)
-        return Library(CompiledLibrary(resolved, self.registry))
+        try:
+            resolved = self.resolve(text, source_name)
+            return Library(CompiledLibrary(resolved, self.registry))
+        except RecursionError:
+            # a chain of hundreds of definitions or functions each calling the next: the
+            # parser bounds one expression's nesting, not the depth across definitions
+            raise CqlCompileError([SourceError(
+                "definitions or functions refer to one another too deeply to compile (a chain of several "
+                "hundred, or a cycle)", 1, 1, source_name, "")]) from None
 
     def compile_file(self, path: Path | str) -> Library:
         p = Path(path)

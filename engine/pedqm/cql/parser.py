@@ -8,13 +8,15 @@ syntax error in a library, not just the first.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from lark import Lark, Token, Transformer, Tree, v_args
+from lark import Lark, Token, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.visitors import Transformer_NonRecursive
 
 from . import ast
 from .errors import CqlCompileError, SourceError
@@ -77,7 +79,7 @@ def _keyword_rule(self: Any, children: list[Any]) -> Kw:
 
 
 @v_args(meta=True)
-class _ToAst(Transformer[Token, Any]):
+class _ToAst(Transformer_NonRecursive[Token, Any]):
     """Bottom-up construction of AST nodes; no scopes, no types."""
 
     def __default_token__(self, token: Token) -> Any:
@@ -585,12 +587,15 @@ for _name in _KEYWORD_RULES:
 
 
 def _path_of(expr: ast.Expr) -> str | None:
-    if isinstance(expr, ast.Identifier):
-        return expr.name
-    if isinstance(expr, ast.Member):
-        inner = _path_of(expr.source)
-        return f"{inner}.{expr.name}" if inner else None
-    return None
+    """`a.b.c` as a dotted path, or None; a loop, since member chains can be arbitrarily long."""
+    names: list[str] = []
+    while isinstance(expr, ast.Member):
+        names.append(expr.name)
+        expr = expr.source
+    if not isinstance(expr, ast.Identifier):
+        return None
+    names.append(expr.name)
+    return ".".join(reversed(names))
 
 
 class _AstError(Exception):
@@ -650,7 +655,49 @@ def parse_library(text: str, library: str = "<library>") -> ast.Library:
         tree = _lark().parse(text, start="start")
     except UnexpectedInput as exc:
         raise CqlCompileError(_collect_errors(text, library, exc)) from None
-    return _transform(tree, text, library)
+    result: ast.Library = _transform(tree, text, library)
+    duplicates = duplicate_definitions(result, text, library)
+    if duplicates:
+        raise CqlCompileError(duplicates)
+    return result
+
+
+def duplicate_definitions(lib: ast.Library, text: str, library: str) -> list[SourceError]:
+    """Names declared twice in one library; before this check the later one silently won.
+
+    As in the CQL-to-ELM translator, includes, code systems, value sets, codes, concepts,
+    parameters and expression definitions share one namespace (whatever their context);
+    functions are operators apart from that namespace and may overload each other, but not with
+    the same operand types. Checked on the syntax tree because it needs no resolution.
+    """
+    lines = text.splitlines()
+    errors: list[SourceError] = []
+
+    def report(message: str, loc: ast.Loc) -> None:
+        src = lines[loc.line - 1] if 0 < loc.line <= len(lines) else ""
+        errors.append(SourceError(message, loc.line, loc.column, library, src))
+
+    named: list[tuple[str, ast.Loc]] = [(i.alias, i.loc) for i in lib.includes]
+    for group in (lib.codesystems, lib.valuesets, lib.codes, lib.concepts, lib.parameters):
+        named += [(d.name, d.loc) for d in group]
+    named += [(d.name, d.loc) for d in lib.statements if isinstance(d, ast.ExpressionDef)]
+    first: dict[str, ast.Loc] = {}
+    for name, loc in named:
+        if name in first:
+            report(f"duplicate definition of '{name}' (first defined at line {first[name].line})", loc)
+        else:
+            first[name] = loc
+    signatures: dict[tuple[str, ...], ast.Loc] = {}
+    for f in lib.statements:
+        if not isinstance(f, ast.FunctionDef):
+            continue
+        signature = (f.name, *(str(op.type) for op in f.operands))
+        if signature in signatures:
+            report(f"duplicate function {f.name}({', '.join(signature[1:])}) "
+                   f"(first defined at line {signatures[signature].line})", f.loc)
+        else:
+            signatures[signature] = f.loc
+    return errors
 
 
 def _collect_errors(text: str, library: str, first: UnexpectedInput) -> list[SourceError]:
@@ -682,8 +729,11 @@ def _collect_errors(text: str, library: str, first: UnexpectedInput) -> list[Sou
 
 
 def _transform(tree: Tree[Token], text: str, library: str) -> Any:
+    """Parse tree -> AST, then bound its depth (see :data:`MAX_NESTING_DEPTH`)."""
     try:
-        return _ToAst().transform(tree)
+        result = _ToAst().transform(tree)
+        _balance_and_check_depth(result)
+        return result
     except Exception as exc:  # lark wraps transformer errors in VisitError
         inner = getattr(exc, "orig_exc", exc)
         if isinstance(inner, _AstError):
@@ -691,6 +741,97 @@ def _transform(tree: Tree[Token], text: str, library: str) -> Any:
             src = lines[inner.loc.line - 1] if 0 < inner.loc.line <= len(lines) else ""
             raise CqlCompileError([SourceError(str(inner), inner.loc.line, inner.loc.column, library, src)]) from None
         raise
+
+
+MAX_NESTING_DEPTH = 200
+"""Deepest AST a definition or expression may have, in nodes (a lone literal is 1 level;
+lists and tuples inside a node, such as a call's arguments, are not levels).
+
+The resolver, compiler and compiled evaluators recurse once per AST level, using at most about
+three Python frames per level (measured: with the default recursion limit of 1,000, `1 + 1 + ...`,
+nested `Abs(`, `{{...}}` and `singleton from {...}` all fail from about 330 levels). 200 levels
+leave about 400 frames for callers (test runners, measure evaluation, one definition evaluating
+another). Real CQL stays well below: the deepest definition in the 80 published eCQM libraries
+of ../shared/ecqm is 60 levels (a union of 28 retrieves in CMS133), in measure_library 13, in
+the HL7 conformance suite 10. Long `and`/`or`/`xor` chains and unions of retrieves are
+rebalanced first (:func:`_balance`), so hundreds of alternatives still compile.
+"""
+
+_BALANCE_OPS = frozenset({"And", "Or", "Xor", "Union"})
+_BALANCE_MIN_OPERANDS = 32
+_NODE_TYPES = (ast.Expr, ast.TypeSpec, ast.AliasedSource, ast.With, ast.SortItem, ast.CaseItem,
+               ast.OperandDef, ast.ExpressionDef, ast.FunctionDef, ast.ParameterDef, ast.Library)
+_CONTAINERS = (ast.Library, ast.ExpressionDef, ast.FunctionDef, ast.ParameterDef)  # not levels
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_nodes(node: Any) -> list[Any]:
+    """The AST nodes directly below `node`, looking through lists and tuples (not levels)."""
+    fields = _FIELDS.get(type(node))
+    if fields is None:
+        fields = _FIELDS[type(node)] = tuple(f.name for f in dataclasses.fields(node))
+    found: list[Any] = []
+    pending = [getattr(node, name) for name in fields]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, _NODE_TYPES):
+            found.append(value)
+        elif isinstance(value, (list, tuple)):
+            pending.extend(value)
+    return found
+
+
+def _balance(node: ast.Binary) -> None:
+    """Rebuild a long left-deep `a or b or c ...` chain as a balanced tree, in place.
+
+    And, Or and Xor are associative in CQL's three-valued logic, and so is Union of lists
+    (eCQMs union dozens of retrieves); an in-order rebuild keeps the operands' evaluation order,
+    so only the tree's depth changes (from n to log2 n).
+    """
+    rights: list[ast.Expr] = []
+    left: ast.Expr = node
+    while isinstance(left, ast.Binary) and left.op == node.op and left.precision is None:
+        rights.append(left.right)
+        left = left.left
+    if len(rights) + 1 < _BALANCE_MIN_OPERANDS:
+        return
+    operands = [left, *reversed(rights)]
+    if node.op == "Union" and not (
+        all(isinstance(x, (ast.Retrieve, ast.ListSelector, ast.Binary)) for x in operands)
+        and any(isinstance(x, (ast.Retrieve, ast.ListSelector)) for x in operands)
+        and all(x.op == "Union" for x in operands if isinstance(x, ast.Binary))
+    ):
+        return  # only list union is associative; `Interval union Interval` can be null
+
+    def build(lo: int, hi: int) -> ast.Expr:  # recursion depth log2(len(operands))
+        if hi - lo == 1:
+            return operands[lo]
+        mid = (lo + hi) // 2
+        return ast.Binary(node.op, build(lo, mid), build(mid, hi), loc=operands[lo].loc)
+
+    mid = len(operands) // 2
+    node.left, node.right = build(0, mid), build(mid, len(operands))
+
+
+def _balance_and_check_depth(root: Any) -> None:
+    """Rebalance long boolean chains, then reject an AST deeper than MAX_NESTING_DEPTH.
+
+    Iterative, so that no depth of input can exhaust Python's stack here; raising `_AstError`
+    here keeps the recursive later passes from ever seeing an AST they cannot handle.
+    """
+    stack: list[tuple[Any, int, ast.Loc]] = [(root, 0, ast.NOWHERE)]
+    while stack:
+        node, depth, outer = stack.pop()
+        if not isinstance(node, _CONTAINERS):
+            depth += 1
+        if isinstance(node, ast.Binary) and node.op in _BALANCE_OPS:
+            _balance(node)
+        loc = getattr(node, "loc", ast.NOWHERE)
+        if loc == ast.NOWHERE:
+            loc = outer
+        if depth > MAX_NESTING_DEPTH:
+            raise _AstError(f"expression nested too deeply (more than {MAX_NESTING_DEPTH} levels)", loc)
+        stack.extend((child, depth, loc) for child in _child_nodes(node))
 
 
 def parse_expression(text: str) -> ast.Expr:

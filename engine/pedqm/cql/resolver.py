@@ -87,6 +87,7 @@ _RESULT_TYPES: dict[str, T.CqlType] = {
     "ToQuantity": T.QUANTITY, "ToRatio": T.RATIO, "ToDate": T.DATE, "ToDateTime": T.DATETIME,
     "ToTime": T.TIME, "ToConcept": T.CONCEPT, "Now": T.DATETIME, "Today": T.DATE,
     "TimeOfDay": T.TIME, "DateTimeSelector": T.DATETIME, "DateSelector": T.DATE,
+    "DateTimeWithDefaultOffset": T.DATETIME,
     "TimeSelector": T.TIME, "DateFrom": T.DATE, "TimeFrom": T.TIME,
     "TimezoneOffsetFrom": T.DECIMAL, "DateTimeComponentFrom": T.INTEGER, "Divide": T.DECIMAL,
     "Ln": T.DECIMAL, "Exp": T.DECIMAL, "Log": T.DECIMAL, "Avg": T.DECIMAL,
@@ -476,7 +477,13 @@ class Resolver:
                 return b if T.is_any(a) else a
         if name in _SAME_AS_OPERAND:
             if name in ("Add", "Subtract", "Multiply", "Modulo", "TruncatedDivide") and len(operands) == 2:
-                return T.common_type([first, operands[1].type]) if not isinstance(T.common_type([first, operands[1].type]), T.ChoiceType) else first
+                second = operands[1].type
+                if name in ("Add", "Subtract") and second == T.QUANTITY and first in (T.DATE, T.DATETIME, T.TIME):
+                    return first  # date/time arithmetic: DateTime + Quantity is a DateTime
+                if (T.is_any(first) and second == T.QUANTITY) or (T.is_any(second) and first == T.QUANTITY):
+                    return T.ANY  # ? + Quantity may be a DateTime or a Quantity
+                common = T.common_type([first, second])
+                return first if isinstance(common, T.ChoiceType) else common
             if name in ("Sum", "Product") and isinstance(first, T.ListType):
                 return first.element
             return first

@@ -47,5 +47,5 @@ def patient_context(
     node = FhirNode(model, f"{model.name}.{model.resource_type('Patient')}", patient) if patient is not None else None
     return lib.context(
         parameters, now=now, timezone_offset=timezone_offset,
-        data=provider, terminology=terminology, context_name="Patient", context_value=node,
+        data=provider, terminology=terminology, context_name="Patient", context_value=node, subject=record,
     )

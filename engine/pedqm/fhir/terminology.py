@@ -201,6 +201,10 @@ class ValueSetIndex:
             entry = self._by_key.get("oid:" + oid) if oid else None
         return entry
 
+    def has(self, url: str) -> bool:
+        """Whether a value set is supplied (by canonical or OID), without asking any server."""
+        return self._lookup(url) is not None
+
     def find(self, ref: ValueSetRef) -> ValueSetEntry:
         url = ref.id
         entry = self._lookup(url)

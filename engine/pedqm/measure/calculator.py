@@ -18,6 +18,7 @@ from typing import Any
 
 from ..cql import CqlError, evaluate, to_cql
 from ..cql.context import EvaluationContext
+from ..cql.errors import CqlRuntimeError, cql_type_names
 from ..cql.runtime.values import Interval
 from ..fhir.evaluation import patient_context
 from ..fhir.navigation import FhirNode
@@ -154,6 +155,7 @@ class MeasureCalculator:
         self.require_profile_tags = require_profile_tags
         self.definition = package.measure
         self.library = package.library()
+        package.check_valuesets()  # all missing value sets named once, before any patient errs on one
         self.period = period
         self.timezone_offset = timezone_offset
         self.now = now
@@ -168,23 +170,49 @@ class MeasureCalculator:
         )
 
     def evaluate(self, record: PatientRecord) -> SubjectResult:
-        ctx = self.context(record)
+        """One patient's result. Nothing raised while evaluating one patient stops the population:
+        a failure of a population criterion becomes the patient's ``error`` (counted by
+        :class:`~pedqm.measure.results.MeasureResult`), one of a stratifier or supplemental data
+        element that element's; each message names the definition that failed."""
         subject = record.patient_id
         element_errors: dict[str, str] = {}
         try:
+            ctx = self.context(record)
             groups = [self._group(g, gi, ctx, subject, record, element_errors)
                       for gi, g in enumerate(self.definition.groups)]
-        except CqlError as exc:
-            return SubjectResult(subject, [], error=str(exc).splitlines()[0])
+        except Exception as exc:  # noqa: BLE001 - one patient's failure, whatever it is, is that patient's
+            return SubjectResult(subject, [], error=self.describe_error(exc))
         sde: dict[str, list[str]] = {}
         for s in self.definition.supplemental:
             try:
-                sde[s.label] = sde_labels(self.library.evaluate(s.expression, ctx))
-            except CqlError as exc:
-                element_errors[sde_element(s.label)] = str(exc).splitlines()[0]
+                sde[s.label] = sde_labels(self._evaluate(s.expression, ctx))
+            except Exception as exc:  # noqa: BLE001 - the element's failure, not the patient's
+                element_errors[sde_element(s.label)] = self.describe_error(exc)
         provider = ctx.data
         evaluated = list(getattr(provider, "retrieved", {}))
         return SubjectResult(subject, groups, sde, evaluated, element_errors=element_errors)
+
+    def _evaluate(self, expression: str, ctx: EvaluationContext, args: list[Any] | None = None) -> Any:
+        """A definition's value (or a function's, with ``args``), its errors tagged with its name."""
+        try:
+            if args is None:
+                return self.library.evaluate(expression, ctx)
+            return self.library.call(expression, args, ctx)
+        except CqlRuntimeError as exc:
+            raise exc.locate(library=self.library.name, definition=expression) from None
+        except CqlError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug in pedqm, said as one, with where it happened
+            text = cql_type_names(str(exc)) or "no message"
+            raise CqlRuntimeError(f"internal error in pedqm ({text}); please report it",
+                                  library=self.library.name, definition=expression) from exc
+
+    @staticmethod
+    def describe_error(exc: BaseException) -> str:
+        """The first line of an error, in CQL's words (no Python type names)."""
+        if not isinstance(exc, CqlError):
+            exc = CqlRuntimeError(f"internal error in pedqm ({str(exc) or 'no message'}); please report it")
+        return cql_type_names((str(exc).splitlines() or [""])[0])
 
     def _members(self, group: GroupDef, value: Any, subject: str) -> Members:
         if group.episode_based:
@@ -201,7 +229,7 @@ class MeasureCalculator:
         for key, pop in group.keyed_populations():
             if pop.code == MSROBS or not pop.expression:
                 continue
-            value = self.library.evaluate(pop.expression, ctx)
+            value = self._evaluate(pop.expression, ctx)
             if group.episode_based and isinstance(value, list):
                 for v in value:
                     episodes.setdefault(episode_key(v), v)
@@ -215,18 +243,21 @@ class MeasureCalculator:
                         if m not in set(outcome.members.get(MSRPOPLEX, []))]
             for m in observed:
                 args = [episodes[m]] if group.episode_based and m in episodes else []
-                outcome.observations.append(self.library.call(obs.expression, args, ctx))
+                outcome.observations.append(self._evaluate(obs.expression, ctx, args))
         for strat in group.stratifiers:
             try:
                 if strat.expression:
-                    outcome.strata[strat.label] = self._stratum(group, self.library.evaluate(strat.expression, ctx), outcome, episodes)
+                    outcome.strata[strat.label] = self._stratum(group, self._evaluate(strat.expression, ctx), outcome, episodes)
                 elif strat.components:
-                    parts = [stratum_label(self.library.evaluate(expr, ctx)) for _, expr in strat.components]
+                    parts = [stratum_label(self._evaluate(expr, ctx)) for _, expr in strat.components]
                     outcome.strata[strat.label] = {" | ".join(parts): _all_members(outcome)}
-            except CqlError as exc:
-                element_errors[stratifier_element(gi, strat.label)] = str(exc).splitlines()[0]
+            except Exception as exc:  # noqa: BLE001 - the stratifier's failure, not the patient's
+                element_errors[stratifier_element(gi, strat.label)] = self.describe_error(exc)
         for label, fn in self.extra_strata.items():
-            outcome.strata[label] = {stratum_label(fn(record)): _all_members(outcome)}
+            try:
+                outcome.strata[label] = {stratum_label(fn(record)): _all_members(outcome)}
+            except Exception as exc:  # noqa: BLE001
+                element_errors[stratifier_element(gi, label)] = self.describe_error(exc)
         return outcome
 
     @staticmethod

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
 from ..cql import Library, LibraryManager
+from ..cql.model import TerminologyRef
 from ..fhir.terminology import ValueSetIndex
 from .definition import MeasureDef, MeasureDefinitionError
 
@@ -113,6 +114,26 @@ class MeasurePackage:
         valuesets = ValueSetIndex.from_resources(r for r in resources if r.get("resourceType") in ("ValueSet", "CodeSystem", "Bundle"))
         return cls(mdef, cql, valuesets, source, other)
 
+    # ------------------------------------------------------------------ value sets
+    def missing_valuesets(self) -> dict[str, list[str]]:
+        """Value sets the measure's libraries use that the package does not supply (URL ->
+        declarations), checked before any patient so that one message names all of them; a
+        terminology server, when configured, is asked for them lazily instead."""
+        declared = used_valuesets(self.library())
+        return {url: names for url, names in sorted(declared.items()) if not self.valuesets.has(url)}
+
+    def check_valuesets(self) -> None:
+        """Raise :class:`MeasurePackageError` listing every missing value set (no terminology server)."""
+        if self.valuesets.server is not None:
+            return
+        missing = self.missing_valuesets()
+        if not missing:
+            return
+        lines = [f"  {url}  ({', '.join(names)})" for url, names in missing.items()]
+        raise MeasurePackageError(
+            f"{self.source}: {len(missing)} value set(s) the measure's libraries use are not in the package "
+            "(add them to the package or its valuesets/ folder, or give --terminology-server URL):\n" + "\n".join(lines))
+
     # ------------------------------------------------------------------ libraries
     def lookup(self, name: str, version: str | None) -> tuple[str, str] | None:
         if (name, version) in self.cql:
@@ -140,6 +161,47 @@ class MeasurePackage:
             self._library = manager.compile(found[0], name)
             self.warnings.extend(manager.warnings)
         return self._library
+
+
+def used_valuesets(library: Library) -> dict[str, list[str]]:
+    """The value sets a library and those it includes refer to in any expression: canonical URL
+    -> the ``Library."name"`` declarations used. Declared but unreferenced value sets are left
+    out (published packages declare some they never use, and do not ship them)."""
+    libs: dict[str, Any] = {}
+    pending = [library.compiled.resolved]
+    while pending:
+        lib = pending.pop()
+        if lib.key not in libs:
+            libs[lib.key] = lib
+            pending.extend(lib.includes.values())
+    refs: dict[tuple[str, str], None] = {}
+    seen: set[int] = set()
+    nodes: list[Any] = []
+    for lib in libs.values():
+        nodes.extend(d.expression for d in lib.definitions.values())
+        nodes.extend(fm.body for overloads in lib.functions.values() for fm in overloads)
+        nodes.extend(p.default for p in lib.parameters.values())
+    while nodes:
+        node = nodes.pop()
+        if node is None or isinstance(node, (str, int, float, bool)) or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, TerminologyRef):
+            if node.kind == "valueset":
+                refs[(node.library, node.name)] = None
+        elif isinstance(node, (list, tuple)):
+            nodes.extend(node)
+        elif isinstance(node, dict):
+            nodes.extend(node.values())
+        elif is_dataclass(node):
+            nodes.extend(getattr(node, f.name) for f in fields(node) if f.name != "type")
+    found: dict[str, list[str]] = {}
+    for key, name in refs:
+        owner = libs.get(key)
+        vs = owner.valuesets.get(name) if owner is not None else None
+        if owner is not None and vs is not None:
+            found.setdefault(vs.id, []).append(f'{owner.name or owner.source_name}."{name}"')
+    return found
 
 
 def _declared_name_version(text: str, fallback: str) -> tuple[str, str | None]:

@@ -4,6 +4,12 @@ One underlying result renders into every report kind: `individual` (a Bundle of 
 with one MeasureReport per subject, each with its evaluatedResource), `subject-list` (counts plus
 contained List resources of the subjects in each population) and `summary` (counts, strata,
 measureScore, supplemental-data tallies).
+
+Patients that could not be evaluated are in no population, so the counts alone would hide them:
+a population report (summary, subject-list) carries the extension ``subjects-in-error`` with how
+many there were (and how many were evaluated in all). Its status stays ``complete`` when some
+patients errored, since the counts of the others are final, and is ``error`` when every patient
+did (the counts say nothing then).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ if TYPE_CHECKING:
     from .results import MeasureResult
 
 REPORT_KINDS = ("individual", "subject-list", "summary")
+SUBJECTS_IN_ERROR_EXT = "http://pedqm.org/fhir/StructureDefinition/subjects-in-error"
 _SDE_EXT = "http://hl7.org/fhir/us/davinci-deqm/StructureDefinition/extension-supplementalData"
 
 
@@ -48,6 +55,12 @@ def _base(result: MeasureResult, kind: str) -> dict[str, Any]:
         "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "period": _period(result),
     }
+    if kind != "individual" and result.errors:
+        rep["extension"] = [{"url": SUBJECTS_IN_ERROR_EXT, "extension": [
+            {"url": "count", "valueInteger": len(result.errors)},
+            {"url": "evaluated", "valueInteger": result.n_subjects}]}]
+        if len(result.errors) == result.n_subjects:
+            rep["status"] = "error"
     imp = d.groups[0].improvement if d.groups else None
     if imp:
         rep["improvementNotation"] = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/measure-improvement-notation", "code": imp}]}
@@ -157,7 +170,7 @@ def summary(result: MeasureResult) -> dict[str, Any]:
                     for gi in range(len(result.definition.groups))]
     if result.sde:
         rep["contained"] = []
-        rep["extension"] = []
+        rep.setdefault("extension", [])
         for label, tally in result.sde.items():
             for value, n in sorted(tally.items()):
                 oid = f"sde-{len(rep['contained']) + 1}"

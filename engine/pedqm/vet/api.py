@@ -18,6 +18,7 @@ from .attribution import Attributor, read_attribution_list
 from .collect import RecordingCalculator, collect
 from .diagnostics import DiagnosticsCollector
 from .intervals import Method
+from .valueset_usage import explain_type, valueset_roles
 
 
 @dataclass
@@ -110,6 +111,17 @@ def _patient_elements(collected: Any, units: list[Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _explain_hits(rows: list[dict[str, Any]], by_type: dict[str, list[str]], roles: dict[str, dict[str, Any]]) -> None:
+    """Add to each resource type's hit rate the value sets behind it, their roles, and what the rate
+    means: 0 % from value sets used only for exclusions is expected, not an alarm."""
+    for row in rows:
+        vss = [{"id": vs, "name": roles.get(vs, {}).get("name", vs), "roles": roles.get(vs, {}).get("roles", []),
+                "exclusion_only": roles.get(vs, {}).get("exclusion_only", False)}
+               for vs in by_type.get(row["resource_type"], [])]
+        row["value_sets"] = vss
+        row["meaning"] = explain_type(row["resource_type"], vss, row["hit_rate"])
+
+
 def vet_measure(
     measure: MeasurePackage | str | Path,
     data: Any,
@@ -144,10 +156,13 @@ def vet_measure(
     for gi in chosen:
         if not 0 <= gi < len(package.measure.groups):
             raise ValueError(f"the measure has {len(package.measure.groups)} group(s); there is no group {gi + 1}")
+    noun = {"practice": "practices", "clinician": "clinicians"}.get(str(by), "entities")
     results = [analyse_group(package.measure.groups[gi], collected.units[gi], collected, attributor.names,
-                             collected.flow[gi], settings) for gi in chosen]
+                             collected.flow[gi], settings, noun) for gi in chosen]
     m = package.measure
     all_units = [u for gi in chosen for u in collected.units[gi]]
+    hits = diagnostics.type_rows()
+    _explain_hits(hits, diagnostics.valuesets_by_type(), valueset_roles(package, chosen))
     return VetResult(
         measure={"url": m.url, "name": m.name, "title": m.label, "version": m.version, "source": package.source,
                  "groups": len(m.groups)},
@@ -156,6 +171,6 @@ def vet_measure(
                      "entities": len(collected.entity_patients)},
         settings=settings, groups=results, patients=collected.n_patients, errors=collected.errors,
         source_issues=[str(i) for i in getattr(source, "issues", []) or []],
-        elements=diagnostics.element_rows(), value_set_hits=diagnostics.type_rows(),
+        elements=diagnostics.element_rows(), value_set_hits=hits,
         patient_elements=_patient_elements(collected, all_units),
     )

@@ -229,6 +229,22 @@ class DiagnosticsCollector:
     def type_rows(self) -> list[dict[str, Any]]:
         return [self.types[t].as_dict() for t in sorted(self.types)]
 
+    def valuesets_by_type(self) -> dict[str, list[str]]:
+        """Resource type -> canonical ids of the value sets its retrieves filter by."""
+        out: dict[str, list[str]] = {}
+
+        def walk(key: Any, rtype: str) -> None:
+            if isinstance(key, tuple) and len(key) == 3 and key[0] == "vs":
+                if key[1] not in out.setdefault(rtype, []):
+                    out[rtype].append(key[1])
+            elif isinstance(key, tuple):
+                for k in key:
+                    walk(k, rtype)
+
+        for spec in self.specs:
+            walk(spec.codes_key, spec.resource_type)
+        return out
+
 
 def label_for(data_type: str, codes: Any) -> str:
     return f"{resource_type_of(data_type)} [{data_type}]: {_codes_label(codes)}"

@@ -26,6 +26,7 @@ RACE_LABELS = {
 }
 ETHNICITY_LABELS = {"2135-2": "Hispanic or Latino", "2186-5": "Not Hispanic or Latino"}
 UNKNOWN = "Unknown"
+NO_ICD = "Unknown (no ICD-coded data)"  # chronic-condition status when the child has no ICD-coded data
 
 AGE_BANDS: tuple[tuple[int, int | None, str], ...] = (
     (0, 1, "0-1"), (2, 5, "2-5"), (6, 11, "6-11"), (12, 17, "12-17"), (18, None, "18+"),
@@ -52,13 +53,19 @@ class PatientFeatures:
 
     @property
     def chronic(self) -> str:
-        """CCC found or not: children without ICD-coded data count as 'no CCC found'."""
+        """CCC found, none found, or unknown: a child without ICD-coded data (e.g. conditions coded
+        only in SNOMED CT) is not known to have no CCC, so is never counted with those who have none."""
         if self.ccc == UNKNOWN:
             return UNKNOWN
+        if self.ccc == "no_icd_data":
+            return NO_ICD
         return "CCC" if self.ccc == "ccc" else "No CCC found"
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "chronic": self.chronic}
+        d = {**self.__dict__, "chronic": self.chronic}
+        if self.pmca == "no_icd_data":
+            d["pmca"] = NO_ICD
+        return d
 
 
 def age_in_years(birth: str | None, as_of: _dt.date) -> int | None:

@@ -32,6 +32,13 @@ svg .axis{fill:#222;font-size:12px}svg .dim{fill:#222;font-size:12px;font-weight
 .scroll{max-height:520px;overflow:auto}code,.formula{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.92em}
 .formula{display:block;background:#f6f6f6;padding:6px 10px;margin:.4em 0;white-space:pre-wrap}
 nav a{margin-right:1em}
+@media print{
+body{background:#fff;font-size:9pt}main{max-width:none;padding:0}nav{display:none}
+.scroll{max-height:none;overflow:visible}.scroll table{font-size:7pt}.scroll td:first-child{min-width:8em}
+table{width:100%;table-layout:auto}th,td{padding:1px 3px}td.l,td.w{overflow-wrap:anywhere}
+thead{display:table-header-group}tr,figure,.answer,.note{break-inside:avoid}h2,h3{break-after:avoid}
+svg.plot{max-width:100%}
+}
 """
 
 
@@ -101,32 +108,41 @@ def _answers(g: GroupVet) -> str:
     out = []
     rel = g.reliability
     if rel:
-        min_n = rel["min_denominator_for_target"]
-        out.append(f"<b>Are samples big enough?</b> Median reliability {rel['median']:.2f} over {rel['entities']} "
-                   f"{escape(rel['over'])}; {_pct(rel['share_reaching_target'], 0)} reach {rel['target']:g}. "
-                   + (f"A denominator of about {min_n} {g.unit_label} gives reliability {rel['target']:g}."
-                      if min_n else "No denominator reaches the target: no between-entity variance was found."))
+        out.append(f"<b>Can {escape(g.entity_noun)} be scored reliably?</b> {escape(rel['headline'])}")
     if g.variation:
         v = g.variation
         to = v.get("topped_out") or {}
-        out.append(f"<b>Is there variation?</b> Entity rates {_pct(v['range'][0])} to {_pct(v['range'][1])}, "
+        base = (f"the {v['entities']} of {v['entities_total']} {escape(g.entity_noun)} with n ≥ {v['min_n']}"
+                + (f" (the other {v['entities_total'] - v['entities']} are too small to judge)"
+                   if v['entities_total'] > v['entities'] else ""))
+        out.append(f"<b>Is there variation?</b> Over {base}: rates {_pct(v['range'][0])} to {_pct(v['range'][1])}, "
                    f"interquartile range {_pct(v['iqr'])}; {v['outside_998']} of {v['entities']} outside the 99.8% "
-                   f"funnel limits. {'Topped out.' if to.get('topped_out') else 'Not topped out.'}")
-    chronic = [s for s in g.strata if s["dimension"] == "chronic" and s["difference"] is not None]
+                   f"funnel limits around the overall rate {_pct(v['target'])}. "
+                   f"{'Topped out' if to.get('topped_out') else 'Not topped out'} by the tests on these {v['entities']}.")
+    chronic = [s for s in g.strata if s["dimension"] == "chronic" and s["level"] == "CCC" and s["difference"] is not None]
     if chronic:
         c = chronic[0]
-        out.append(f"<b>Care for children with chronic conditions:</b> {escape(c['level'])} minus reference "
+        out.append(f"<b>Care for children with chronic conditions:</b> CCC minus no CCC found "
                    f"{_pct(c['difference'])} ({_interval(c['diff_lower'], c['diff_upper'])}).")
     elif any(s["dimension"] == "chronic" for s in g.strata):
         out.append("<b>Care for children with chronic conditions:</b> the CCC strata are too small to compare "
                    "(see the strata table).")
-    if g.risk:
+    if g.risk and g.risk.get("illness_covariate"):
         changed = sum(1 for e in g.entities if e.funnel in ("above 99.8%", "below 99.8%", "above 95%", "below 95%")
                       and e.oe_lower is not None and e.oe_upper is not None and e.oe_lower <= 1 <= e.oe_upper)
-        out.append(f"<b>Fair to practices with sicker children?</b> Risk model c-statistic {_num(g.risk['c_statistic'])}; "
-                   f"{changed} entit{'y' if changed == 1 else 'ies'} outside the 95% funnel limits "
-                   f"{'has' if changed == 1 else 'have'} an O/E interval that includes 1 after adjustment.")
+        out.append(f"<b>Fair to {escape(g.entity_noun)} with sicker children?</b> The risk model adjusts for "
+                   f"{escape(', '.join(_COVARIATE_NAMES.get(c, c) for c in g.risk['covariates']))}; c-statistic "
+                   f"{_num(g.risk['c_statistic'])}; {changed} entit{'y' if changed == 1 else 'ies'} outside the 95% "
+                   f"funnel limits {'has' if changed == 1 else 'have'} an O/E interval that includes 1 after adjustment.")
+    elif g.risk:
+        why = next((d["reason"] for d in g.risk["dropped"] if d["covariate"] in ("pmca",)), None)
+        out.append(f"<b>Fairness to {escape(g.entity_noun)} with sicker children is not assessed:</b> the risk model "
+                   f"has no illness covariate (PMCA class: {escape(why) if why else 'not in the model'}); it "
+                   f"adjusts for {escape(', '.join(_COVARIATE_NAMES.get(c, c) for c in g.risk['covariates']) or 'nothing')} only.")
     return "".join(f'<div class="answer">{a}</div>' for a in out)
+
+
+_COVARIATE_NAMES = {"age": "age (years)", "sex": "sex", "pmca": "PMCA class", "payer": "payer"}
 
 
 def _group(r: VetResult, g: GroupVet) -> str:
@@ -159,10 +175,11 @@ def _entity_table(g: GroupVet, min_n: int) -> str:
         rows.append((e.name if e.name == e.entity else _Raw(f"{escape(e.name)} <span class=muted>{escape(e.entity)}</span>"),
                      e.patients, e.n, "" if e.x is None else e.x,
                      "suppressed" if e.suppressed and e.n else _pct(e.rate), _interval(e.lower, e.upper),
-                     _num(e.reliability), _num(e.reliability_plugin), _pct(e.shrunken),
+                     _num(e.reliability), "not estimable" if e.n and e.reliability_plugin is None
+                     else _num(e.reliability_plugin), _pct(e.shrunken),
                      _interval(e.shrunken_lower, e.shrunken_upper), e.funnel or "",
                      _num(e.oe), _interval(e.oe_lower, e.oe_upper, pct=False), _pct(e.rsr)))
-    headers = ["entity", "patients", "n", "x", "rate", "interval", "reliability", "reliability (own rate)",
+    headers = ["entity", "patients", "n", "x", "rate", "interval", "reliability", "reliability (entity's noise)",
                "shrunken", "shrunken interval", "funnel", "O/E", "O/E interval", "risk-std rate"]
     return (f"<h3>Entities</h3><p class=muted>n is the denominator after exclusions and exceptions; entities with "
             f"n &lt; {min_n} are suppressed (n and reliability only).</p>" + _table(headers, rows, cls="scroll"))
@@ -173,25 +190,52 @@ def _reliability(g: GroupVet) -> str:
     if not rel or not g.beta_binomial:
         return "<h3>Reliability</h3><p>Not estimated (see notes).</p>"
     bb = g.beta_binomial
-    parts = ["<h3>Reliability</h3>"]
-    parts.append(_table(["beta-binomial fit", "value"], [
+    rep = rel["reportable"]
+    noun = escape(g.entity_noun)
+    need = rel["min_denominator_for_target"]
+    need_ci = rel.get("min_denominator_interval")
+    need_text = "none (no between-entity variance)" if need is None else str(need)
+    if need is not None and need_ci:
+        need_text += (f" ({rel['level']:.0%} bootstrap interval {_num(need_ci[0], 0)} to "
+                      f"{'no n (some resamples find no between-entity variance)' if need_ci[1] is None else 'over 10,000' if need_ci[1] > 10000 else _num(need_ci[1], 0)})")
+    rows: list[tuple[str, Any]] = [
         ("alpha", _num(bb["alpha"], 3)), ("beta", _num(bb["beta"], 3)), ("mean rate", _pct(bb["mean"])),
         ("between-entity variance (sd)", f"{bb['between_variance']:.5f} ({_pct(bb['between_sd'])})"),
-        ("entities in the fit", bb["entities"]),
-        ("reliability: median (IQR)", f"{rel['median']:.2f} ({rel['p25']:.2f} to {rel['p75']:.2f})"),
-        (f"share reaching {rel['target']:g}", _pct(rel["share_reaching_target"], 0)),
-        (f"minimum n for reliability {rel['target']:g}", rel["min_denominator_for_target"] or "none"),
-    ]))
+        ("entities in the fit", f"{bb['entities']} of {rel['entities_total']} (those with n > 0)"),
+        (f"minimum n for reliability {rel['target']:g}", need_text),
+        (f"{noun} reaching {rel['target']:g}", f"{rel['reliable']} of {rel['entities_total']}"),
+        (f"reliability: median (IQR) over {rel['over']}",
+         f"{rel['median']:.2f} ({rel['p25']:.2f} to {rel['p75']:.2f})"),
+    ]
+    if rep["entities"]:
+        rows.append((f"reliability: median (IQR) over the {rep['entities']} {noun} with n ≥ {rep['min_n']} "
+                     f"(of {rel['entities_total']})", f"{rep['median']:.2f} ({rep['p25']:.2f} to {rep['p75']:.2f}); "
+                     f"{rep['reaching_target']} of {rep['entities']} reach {rel['target']:g}"))
+    else:
+        rows.append((f"{noun} with n ≥ {rep['min_n']}", f"none of {rel['entities_total']}"))
+    parts = ["<h3>Reliability</h3>", f'<div class="answer">{escape(rel["headline"])}</div>',
+             _table(["beta-binomial fit", "value"], rows)]
     parts.append(f'<figure>{svg_plots.histogram(rel["values"], rel["target"])}'
-                 f"<figcaption>Reliability of the {rel['entities']} {escape(rel['over'])} "
-                 f"(beta-binomial signal-to-noise); the dashed line is the target.</figcaption></figure>")
+                 f"<figcaption>Reliability of {escape(rel['over'])} (beta-binomial signal-to-noise, "
+                 f"n / (n + α + β)); the dashed line is the target.</figcaption></figure>")
     if g.split_half:
         sh = g.split_half
+        lvl = f"{sh['level']:.0%}"
         parts.append(f"<p>Split-half: random halves of each entity's {escape(g.unit_label)} correlate "
-                     f"r = {sh['half_correlation']:.3f} (mean of {sh['splits']} splits over {sh['entities']} entities); "
-                     f"Spearman-Brown reliability {sh['spearman_brown']:.3f}, against {sh['beta_binomial_at_mean_n']:.3f} "
-                     f"from the beta-binomial model at the mean n of {sh['mean_n']:.1f}.</p>")
+                     f"r = {sh['half_correlation']:.3f} (mean of {sh['splits']} splits over {sh['entities']} entities "
+                     f"with n ≥ 2); Spearman-Brown reliability {sh['spearman_brown']:.2f} "
+                     f"({lvl} bootstrap interval {_ci(sh['interval'])}), against {sh['beta_binomial_at_mean_n']:.2f} "
+                     f"({_ci(sh['beta_binomial_interval'])}) from the beta-binomial model at their mean n of "
+                     f"{sh['mean_n']:.1f}. Intervals: {sh['bootstrap_replicates']} bootstrap resamples of entities "
+                     f"(seeded).</p>")
+        parts.append(f'<div class="note">{escape(sh["verdict"][0].upper() + sh["verdict"][1:].rstrip("."))}.</div>')
     return "".join(parts)
+
+
+def _ci(pair: list[float | None] | None) -> str:
+    if not pair or pair[0] is None:
+        return "not estimable"
+    return f"{pair[0]:.2f} to {'1' if pair[1] is None else format(pair[1], '.2f')}"
 
 
 def _variation(g: GroupVet) -> str:
@@ -201,9 +245,14 @@ def _variation(g: GroupVet) -> str:
     rep = g.reportable()
     points = [{"n": e.n, "rate": e.rate, "label": e.name, "flag": e.funnel} for e in rep if e.rate is not None]
     parts = ["<h3>Variation</h3>"]
-    parts.append(f'<figure>{svg_plots.funnel_plot(points, g.funnel_curve, v["target"])}<figcaption>Funnel plot: '
-                 f"each entity's rate against its denominator; the solid line is the overall rate "
-                 f"{_pct(v['target'])}, dashed orange the 95% and red the 99.8% exact binomial limits"
+    noun = escape(g.entity_noun)
+    base = f"the {v['entities']} of {v['entities_total']} {noun} with n ≥ {v['min_n']}"
+    parts.append(f'<figure>{svg_plots.funnel_plot(points, g.funnel_curve, v["target"])}<figcaption>Funnel plot of '
+                 f"{base} (the rest are too small to plot): each one's rate against its denominator. The solid line "
+                 f"is the overall rate {_pct(v['target'])} ({v['target_x']} of {v['target_n']} {escape(g.unit_label)} "
+                 f"in the denominator, all {noun}); the plotted {noun} together have "
+                 f"{_pct(v['plotted_rate'])}. Dashed orange: the 95% and red: the 99.8% exact binomial limits around "
+                 "the overall rate"
                  + ("; dotted purple the over-dispersion-adjusted limits" if (v.get("overdispersion") or {}).get("present")
                     else "") + ".</figcaption></figure>")
     pct = v["percentiles"]
@@ -218,22 +267,29 @@ def _variation(g: GroupVet) -> str:
         rows += [("P90 - P75 vs 2 SE", f"{_pct(to['p90'] - to['p75'])} vs {_pct(2 * to['standard_error'])}"),
                  ("truncated CV", _num(to["truncated_cv"], 3)), ("median >= 95%", "yes" if to["median_at_least_95"] else "no"),
                  ("topped out", "yes" if to["topped_out"] else "no")]
-    parts.append(_table(["statistic", "value"], rows))
+    parts.append(_table([f"statistic over {base}", "value"], rows))
     cat = [{"label": e.name, "estimate": e.shrunken, "lower": e.shrunken_lower, "upper": e.shrunken_upper}
            for e in rep if e.shrunken is not None]
     if cat:
         overall = g.beta_binomial["mean"] if g.beta_binomial else v["target"]
-        parts.append(f'<figure>{svg_plots.caterpillar_plot(cat, overall)}<figcaption>Empirical-Bayes shrunken rates '
-                     f"with 95% posterior intervals, ranked; the dashed line is the beta-binomial mean. Entities whose "
-                     f"intervals overlap cannot be ranked apart.</figcaption></figure>")
+        parts.append(f'<figure>{svg_plots.caterpillar_plot(cat, overall, axis_label="shrunken rate (95% interval)", entity_label=g.entity_noun)}'
+                     f"<figcaption>Empirical-Bayes shrunken rates of {base}, with 95% posterior intervals, ranked "
+                     f"from lowest to highest and named on the horizontal axis; the dashed line is the beta-binomial "
+                     f"mean {_pct(overall)}. {noun.capitalize()} whose intervals overlap cannot be ranked apart."
+                     f"</figcaption></figure>")
     return "".join(parts)
 
 
 def _strata(g: GroupVet) -> str:
-    if not g.strata:
+    if not g.strata and not g.strata_not_shown:
         return ""
     rows = [{**s, "title": DIMENSIONS.get(s["dimension"], (s["dimension"],))[0]} for s in g.strata]
     parts = ["<h3>Strata</h3>"]
+    if g.strata_not_shown:
+        parts.append("<p class=muted>Not compared (one level only): " + "; ".join(
+            f"{escape(d['title'])}: all {d['n']} are {escape(d['level'])}" for d in g.strata_not_shown) + ".</p>")
+    if not rows:
+        return "".join(parts)
     if any(not s["suppressed"] for s in rows):
         parts.append(f'<figure>{svg_plots.strata_plot(rows, g.rate)}<figcaption>Rates by stratum with 95% '
                      f"intervals; the dashed line is the overall rate; suppressed strata are not drawn."
@@ -251,12 +307,8 @@ def _risk(g: GroupVet) -> str:
     if not g.risk:
         return "<h3>Risk adjustment</h3><p>Not fitted (see notes).</p>"
     rk = g.risk
-    parts = ["<h3>Risk adjustment</h3>"]
-    refs = "; ".join(f"{k}: {v}" for k, v in rk["references"].items())
-    parts.append(f"<p>Logistic model of the numerator on {escape(', '.join(rk['covariates']) or 'no covariates')} "
-                 f"over {rk['n']} attributed denominator members (reference levels: {escape(refs) or 'none'}). "
-                 f"c-statistic {_num(rk['c_statistic'], 3)}; "
-                 + ("converged" if rk["converged"] else "did not converge") + f" in {rk['iterations']} iterations.</p>")
+    parts = ["<h3>Risk adjustment</h3>", f"<p>{escape(risk_model_text(rk))} c-statistic {_num(rk['c_statistic'], 3)}; "
+             + ("converged" if rk["converged"] else "did not converge") + f" in {rk['iterations']} iterations.</p>"]
     parts.append(_table(["term", "coefficient", "SE", "odds ratio", "95% interval"],
                         [(t["term"], _num(t["coef"], 3), _num(t["se"], 3), _num(t["odds_ratio"], 2),
                           _interval(t["or_lower"], t["or_upper"], pct=False)) for t in rk["terms"]]))
@@ -267,6 +319,25 @@ def _risk(g: GroupVet) -> str:
                      f"{_num(cal['hosmer_lemeshow'])} on {cal['df']} df, p = "
                      f"{'' if cal['p_value'] is None else format(cal['p_value'], '.3g')}.</figcaption></figure>")
     return "".join(parts)
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def risk_model_text(rk: dict[str, Any]) -> str:
+    """The model's description, written from the fitted model's terms and the design's record of
+    what was dropped and why: never a list of covariates the model was meant to have."""
+    covs = [_COVARIATE_NAMES.get(c, c) for c in rk["covariates"]]
+    refs = "; ".join(f"{_COVARIATE_NAMES.get(k, k)}: {v}" for k, v in rk["references"].items())
+    text = (f"Logistic model of the numerator on {', '.join(covs) or 'an intercept only'} over {rk['n']} attributed "
+            f"denominator members" + (f" (reference levels: {refs})" if refs else "") + ".")
+    for d in rk.get("dropped", []):
+        text += f" {_cap(_COVARIATE_NAMES.get(d['covariate'], d['covariate']))} is not in the model: {d['reason']}."
+    for cov, small in (rk.get("merged_levels") or {}).items():
+        text += (f" {_cap(_COVARIATE_NAMES.get(cov, cov))} levels with fewer than 10 members are counted with "
+                 f"the reference level: " + ", ".join(f"{k} ({n})" for k, n in small.items()) + ".")
+    return text
 
 
 def _diagnostics(r: VetResult) -> str:
@@ -286,13 +357,21 @@ def _diagnostics(r: VetResult) -> str:
                         [(e["element"], e["patients_evaluated"], _pct(e["found_share"]), _pct(e["ip_found_share"]),
                           e["resources"], _pct(e["date_complete"]), _pct(e["status_complete"])) for e in r.elements],
                         cls="scroll"))
-    parts.append("<h3>Value-set hit rates</h3><p class=muted>Of the resources of each type in the data, the share "
-                 "matched by at least one of the measure's value sets or codes; the most frequent unmatched codes "
-                 "show where local coding may miss the value sets.</p>")
-    parts.append(_table(["resource type", "resources", "matched", "hit rate", "most frequent unmatched codes"],
+    parts.append("<h3>Value-set hit rates</h3><p class=muted>Of the resources of each type in the evaluated "
+                 "patients' records, the share matched by at least one of the measure's value sets or codes. Most "
+                 "resources of a type have nothing to do with any one measure (a cold is a Condition too), so the "
+                 "rate is not a completeness score. A value set marked <i>exclusions only</i> feeds only denominator "
+                 "exclusions or exceptions (or numerator exclusions): it matches only children who are taken out, "
+                 "and 0% is expected when none is. The most frequent unmatched codes show where local coding may "
+                 "miss the value sets the measure needs.</p>")
+    parts.append(_table(["resource type", "resources", "matched", "hit rate", "value sets (used in)",
+                         "what the rate means", "most frequent unmatched codes"],
                         [(t["resource_type"], t["resources"], t["matched"], _pct(t["hit_rate"]),
+                          "; ".join(f"{v['name']} ({'exclusions only' if v['exclusion_only'] else ', '.join(v['roles']) or 'strata or supplemental data'})"
+                                    for v in t.get("value_sets", [])),
+                          t.get("meaning", ""),
                           "; ".join(f"{c['code']} ({c['resources']})" for c in t["top_unmatched_codes"]))
-                         for t in r.value_set_hits]))
+                         for t in r.value_set_hits], cls="scroll"))
     if r.errors:
         parts.append(f"<h3>Patients not evaluated ({len(r.errors)})</h3>")
         parts.append(_table(["patient", "error"], r.errors[:50], left=2))
@@ -305,6 +384,8 @@ def _diagnostics(r: VetResult) -> str:
 
 def _methods(r: VetResult) -> str:
     s = r.settings
+    risk = " ".join(f"group {g.index + 1}: {escape(risk_model_text(g.risk))}" if g.risk
+                    else f"group {g.index + 1}: not fitted." for g in r.groups)
     return f"""<section id="methods"><h2>Methods</h2>
 <h3>Attribution</h3><p>{escape(r.attribution['rule'])}. Each patient is attributed to one entity; members of a
 group's denominator without an entity are counted but not compared.</p>
@@ -320,22 +401,29 @@ are left out of the funnel plot, percentiles and topped-out tests, but they ente
 <span class="formula">between-entity variance σ²_b = αβ / ((α+β)²(α+β+1))
 within-entity variance σ²_w,j = μ(1−μ)(α+β) / ((α+β+1) n_j),  μ = α/(α+β)
 reliability R_j = σ²_b / (σ²_b + σ²_w,j) = n_j / (n_j + α + β)
-Adams' plug-in form (column "own rate"): σ²_b / (σ²_b + p_j(1−p_j)/n_j)
+Adams' plug-in form (column "entity's noise"): σ²_b / (σ²_b + p̃_j(1−p̃_j)/n_j), p̃_j the shrunken rate
+  (the raw rate would give noise 0 and reliability 1 at 0/n or n/n, e.g. for every entity with n = 1)
 minimum n for target R*: n ≥ R*(α+β) / (1 − R*)
 split-half: r = mean correlation of random halves' rates; Spearman-Brown R = 2r / (1 + r)
+intervals: percentiles of {s.bootstrap_replicates} bootstrap resamples of entities (seed {s.seed}); the two
+  methods disagree when the interval of their paired difference excludes 0
 shrunken rate: posterior mean (α + x_j)/(α + β + n_j), interval from Beta(α + x_j, β + n_j − x_j)</span>
-<h3>Variation</h3><p>Funnel limits around the overall rate p₀ are exact binomial quantiles, interpolated between
+<h3>Variation</h3><p>Funnel limits around the overall rate p₀ (every denominator member, not only the plotted
+entities) are exact binomial quantiles, interpolated between
 integer counts (Spiegelhalter 2005). Over-dispersion: z-scores winsorised at the 10th/90th percentiles,
 φ = mean z²; when φ·k exceeds the χ²(k−1) 95% point, τ² = (kφ − (k−1)) / (Σw − Σw²/Σw), w = 1/s², and limits
 p₀ ± z·√(p₀(1−p₀)/n + τ²) are drawn. Percentiles are of entity rates (linear interpolation). Topped out: the 75th
 and 90th percentiles within two standard errors (SD of entity performance/√k) and truncated coefficient of
 variation (5% trimmed each side) ≤ 0.10, as CMS hospital programs define it; or a median ≥ 95%, as MIPS does.</p>
 <h3>Strata</h3><p>Chronic-condition status from pedqm's chronic layer (CCC v3 and PMCA over ICD-coded data in the
-look-back window ending at the period end), age at the period end, Patient.gender, US Core race and ethnicity
+look-back window ending at the period end; a child with no ICD-coded data there is "Unknown", never "no CCC"), age at the period end, Patient.gender, US Core race and ethnicity
 OMB categories, payer from Coverage active in the period (Medicaid/CHIP when any). Differences from the reference
-stratum use Newcombe's hybrid score interval (method 10). Strata with n &lt; {s.min_n} are suppressed.</p>
-<h3>Risk adjustment</h3><p>Logistic regression fitted by iteratively reweighted least squares on age (years),
-sex, PMCA class and payer; levels with fewer than 10 members join the most common level. Expected counts are
+stratum use Newcombe's hybrid score interval (method 10). Strata with n &lt; {s.min_n} are suppressed; a stratifier
+with one level only is listed, not compared.</p>
+<h3>Risk adjustment</h3><p>Logistic regression fitted by iteratively reweighted least squares. Candidate
+covariates: age (years), sex, PMCA class and payer; a covariate enters only if it varies, categorical levels with
+fewer than 10 members join the most common level, and a column that adds no rank is dropped. The fitted models:
+{risk}</p><p>Expected counts are
 sums of predicted probabilities; O/E intervals are exact Poisson (Garwood) intervals for O divided by E; the
 risk-standardised rate is (O/E) times the overall rate (indirect standardisation). Discrimination is the
 c-statistic (area under the ROC curve); calibration compares observed and expected counts in ten groups of

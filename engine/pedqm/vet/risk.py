@@ -6,6 +6,10 @@ the sum of its members' probabilities, O/E compares it with what it observed (ex
 interval for O, divided by E), and the risk-standardised rate is (O/E) times the overall rate.
 The model's discrimination (c-statistic) and calibration (deciles of risk, Hosmer-Lemeshow) are
 reported so an author can see whether adjustment changes anything.
+
+Only covariates that survive the data enter the model; the design records each candidate dropped
+(no variation, levels too small, collinear) with its reason, so the report's methods text is
+written from the fitted model and cannot claim a covariate the model does not contain.
 """
 
 from __future__ import annotations
@@ -146,25 +150,53 @@ class Design:
     levels: dict[str, list[str]] = field(default_factory=dict)  # covariate -> levels with a column
     reference: dict[str, str] = field(default_factory=dict)
     means: dict[str, float] = field(default_factory=dict)  # for imputing a missing numeric value
+    dropped: dict[str, str] = field(default_factory=dict)  # candidate covariate -> why it has no column
+    merged: dict[str, dict[str, int]] = field(default_factory=dict)  # covariate -> small levels joined to the reference
 
     @classmethod
     def build(cls, rows: Sequence[Mapping[str, Any]], numeric: Sequence[str], categorical: Sequence[str],
               min_level: int = 10) -> Design:
-        d = cls(list(numeric), [])
+        d = cls([], [])
         for name in numeric:
             vals = [float(r[name]) for r in rows if r.get(name) is not None]
-            d.means[name] = float(np.mean(vals)) if vals else 0.0
+            if not vals:
+                d.dropped[name] = "missing for every member"
+            elif min(vals) == max(vals):
+                d.dropped[name] = f"no variation: every member has {name} {vals[0]:g}"
+            else:
+                d.numeric.append(name)
+                d.means[name] = float(np.mean(vals))
         for name in categorical:
             counts = Counter(str(r.get(name)) for r in rows)
             if len(counts) < 2:
+                d.dropped[name] = f"no variation: every member is {next(iter(counts), 'missing')}"
                 continue
             ref = counts.most_common(1)[0][0]
             kept = sorted(level for level, c in counts.items() if level != ref and c >= min_level)
+            small = {level: c for level, c in sorted(counts.items()) if level != ref and c < min_level}
             if kept:
                 d.categorical.append(name)
                 d.reference[name] = ref
                 d.levels[name] = kept
+                if small:
+                    d.merged[name] = small
+            else:
+                d.dropped[name] = (f"every level but {ref} has fewer than {min_level} members ("
+                                   + ", ".join(f"{level} {c}" for level, c in small.items()) + ")")
         return d
+
+    def covariate_of(self, term: str) -> str:
+        """The candidate covariate a column name belongs to ('payer=Medicaid/CHIP' -> 'payer')."""
+        return term.split("=", 1)[0]
+
+    def note_collinear(self, kept_terms: Sequence[str]) -> list[str]:
+        """Record covariates whose every column `drop_collinear` removed; return the removed terms."""
+        removed = [t for t in self.names if t not in kept_terms]
+        for cov in dict.fromkeys(self.covariate_of(t) for t in removed if t != "intercept"):
+            if not any(self.covariate_of(t) == cov for t in kept_terms):
+                others = [t for t in kept_terms if self.covariate_of(t) != cov]
+                self.dropped[cov] = "collinear with " + (", ".join(others) or "the intercept")
+        return removed
 
     @property
     def names(self) -> list[str]:

@@ -2,7 +2,9 @@
 
 Rates by stratum (chronic-condition status, PMCA class, age band, sex, race, ethnicity, payer),
 each with its interval and its difference from a reference stratum (Newcombe's hybrid score
-interval). Strata with fewer than the minimum n are suppressed: no rate, no difference.
+interval). Strata with fewer than the minimum n are suppressed: no rate, no difference. A stratifier
+with one level only (every child in one age band) compares nothing and is listed apart, not drawn.
+Children without ICD-coded data are their own chronic-condition stratum, "Unknown", never "no CCC".
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from .intervals import Method, newcombe_difference, proportion_interval
 
 # stratifier -> (title, preferred reference level); otherwise the largest stratum is the reference
 DIMENSIONS: dict[str, tuple[str, str | None]] = {
-    "chronic": ("Complex chronic condition (CCC v3) found", "No CCC found"),
-    "ccc": ("CCC v3 stratum (no_icd_data apart)", "no_ccc"),
+    "chronic": ("Complex chronic condition (CCC v3)", "No CCC found"),
     "pmca": ("Medical complexity (PMCA)", "non_chronic"),
     "age_band": ("Age band (years, at period end)", None),
     "sex": ("Sex", None),
@@ -57,7 +58,7 @@ def stratify(units: Iterable[tuple[Mapping[str, Any], bool]], dimensions: Sequen
             c = counts.setdefault(str(feats.get(dim)), [0, 0])
             c[0] += 1
             c[1] += int(bool(hit))
-        if not counts or set(counts) == {"Unknown"}:
+        if len(counts) < 2:
             continue
         reportable = {k: v for k, v in counts.items() if v[0] >= min_n}
         preferred = DIMENSIONS.get(dim, ("", None))[1]
@@ -74,4 +75,16 @@ def stratify(units: Iterable[tuple[Mapping[str, Any], bool]], dimensions: Sequen
                 rn, rx = counts[ref]
                 d, dl, du = newcombe_difference(x, n, rx, rn, level)
             out.append(StratumResult(dim, lvl, n, x, x / n, lo, hi, False, lvl == ref, d, dl, du))
+    return out
+
+
+def single_level_dimensions(units: Iterable[tuple[Mapping[str, Any], bool]],
+                            dimensions: Sequence[str] = tuple(DIMENSIONS)) -> list[dict[str, Any]]:
+    """The stratifiers :func:`stratify` leaves out because every member has the same level."""
+    rows = list(units)
+    out = []
+    for dim in dimensions:
+        levels = {str(feats.get(dim)) for feats, _ in rows}
+        if len(levels) == 1:
+            out.append({"dimension": dim, "title": DIMENSIONS.get(dim, (dim,))[0], "level": levels.pop(), "n": len(rows)})
     return out

@@ -127,16 +127,35 @@ def funnel_plot(points: Sequence[dict[str, Any]], curve: Sequence[dict[str, floa
     return _svg("funnel", width, height, "funnel plot of entity rates", parts)
 
 
+def text_width(text: str, size: float = 11, bold: bool = False) -> float:
+    """A generous estimate of a label's width in pixels (no font metrics in a static SVG): used to
+    size margins so labels are never clipped at the edge of the drawing."""
+    return len(text) * size * (0.62 if bold else 0.58)
+
+
+def _short(label: str, limit: int = 30) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
 def caterpillar_plot(rows: Sequence[dict[str, Any]], overall: float, width: int = 640, height: int = 400,
-                     axis_label: str = "shrunken rate (95% interval)") -> str:
-    """Entities ranked by estimate, each with its interval, against the overall rate."""
+                     axis_label: str = "shrunken rate (95% interval)", entity_label: str = "entities",
+                     max_named: int = 40) -> str:
+    """Entities ranked by estimate, each with its interval, against the overall rate. Up to
+    `max_named` entities are named under their marks (a rank alone says nothing about who is where);
+    beyond that the axis gives ranks and each mark's title the name."""
     ordered = sorted(rows, key=lambda r: r["estimate"])
     lo, hi = _rate_range([r["lower"] for r in rows] + [r["upper"] for r in rows] + [overall], 0.02)
-    ax = Axes(width, height, (0, len(ordered) + 1), (lo, hi))
+    named = len(ordered) <= max_named
+    names = [_short(str(r["label"])) for r in ordered]
+    bottom = (int(35 + 0.72 * max(text_width(n) for n in names)) if named and names else 45)
+    ax = Axes(width, height + bottom - 45, (0, len(ordered) + 1), (lo, hi), bottom=bottom)
     ticks = nice_ticks(1, max(1, len(ordered)), 6) if len(ordered) > 1 else [1]
-    parts = ax.frame("entities ranked by estimate", axis_label, yfmt=_pct,
-                     xticks=[t for t in ticks if float(t).is_integer()])
+    xlabel = (f"{entity_label}, ranked from lowest to highest shrunken rate" if named
+              else f"{entity_label} ranked by shrunken rate (rank; hover a mark for its name)")
+    parts = ax.frame(xlabel, axis_label, yfmt=_pct,
+                     xticks=[] if named else [t for t in ticks if float(t).is_integer()])
     parts.append(ax.polyline([(0, overall), (len(ordered) + 1, overall)], 'stroke="#333" stroke-dasharray="4,3"'))
+    base = ax.height - ax.bottom
     for i, r in enumerate(ordered, 1):
         x = ax.x(i)
         parts.append(f'<g class="mark"><title>{escape(str(r["label"]))}: {r["estimate"]:.1%} '
@@ -144,7 +163,10 @@ def caterpillar_plot(rows: Sequence[dict[str, Any]], overall: float, width: int 
                      f'<line x1="{_f(x)}" x2="{_f(x)}" y1="{_f(ax.y(r["lower"]))}" y2="{_f(ax.y(r["upper"]))}" '
                      f'stroke="#4c72b0" stroke-width="2"/>'
                      f'<circle cx="{_f(x)}" cy="{_f(ax.y(r["estimate"]))}" r="3.5" fill="#4c72b0"/></g>')
-    return _svg("caterpillar", width, height, "caterpillar plot of shrunken rates", parts)
+        if named:
+            parts.append(f'<text x="{_f(x)}" y="{base + 12}" text-anchor="end" class="tick entity-label" '
+                         f'transform="rotate(-45 {_f(x)} {base + 12})">{escape(names[i - 1])}</text>')
+    return _svg("caterpillar", width, ax.height, "caterpillar plot of shrunken rates", parts)
 
 
 def histogram(values: Sequence[float], threshold: float, bins: int = 10, width: int = 640, height: int = 320,
@@ -182,7 +204,12 @@ def strata_plot(rows: Sequence[dict[str, Any]], overall: float | None, width: in
             last = r["dimension"]
         lines.append((str(r["level"]), r))
     height = top + bottom + line_h * max(1, len(lines))
-    ax = Axes(width, height, (0, 1), (0, 1), left=230, top=top, bottom=bottom)
+    widths = [text_width(f"{label}{' (reference)' if row.get('reference') else ''} (n={row['n']})") + 14
+              for label, row in lines if row is not None]
+    widths += [text_width(label, 12, bold=True) + 12 for label, row in lines if row is None]
+    left = int(max([230.0, *widths]))  # the longest label decides: none is cut at the edge
+    width = max(width, left + 400)
+    ax = Axes(width, height, (0, 1), (0, 1), left=left, top=top, bottom=bottom)
     parts = [f'<rect x="{ax.left}" y="{top}" width="{width - ax.left - ax.right}" height="{height - top - bottom}" '
              f'fill="#fff" stroke="#999"/>']
     for t in nice_ticks(0, 1, 5):

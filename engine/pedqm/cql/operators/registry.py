@@ -56,13 +56,34 @@ def operator(
             ar = (arity, arity)
         else:
             ar = arity
-        impl = fn
+        impl = _typed_errors(name, fn, context)
         if strict:
-            impl = _strict(fn, context)
+            impl = _strict(impl, context)
         OPERATORS[name] = Operator(name, impl, strict, context, ar)
         return fn
 
     return wrap
+
+
+def _typed_errors(name: str, fn: Impl, context: bool) -> Impl:
+    """An operator given values it has no meaning for (`exists 1`, `Length(true)`, operands the
+    resolver could not type) answers with a CQL run-time error naming the operator and the CQL
+    types of its arguments, never a Python TypeError/AttributeError."""
+
+    def guarded(*args: Any, **kw: Any) -> Any:
+        try:
+            return fn(*args, **kw)
+        except (TypeError, AttributeError) as exc:
+            from ..errors import CqlRuntimeError
+            from ..types import type_of_value
+
+            values = args[1:] if context else args
+            types = ", ".join(str(type_of_value(v)).removeprefix("System.") for v in values)
+            raise CqlRuntimeError(f"{name} is not defined for ({types})") from exc
+
+    guarded.__name__ = getattr(fn, "__name__", name)
+    guarded.__doc__ = fn.__doc__
+    return guarded
 
 
 def _strict(fn: Impl, context: bool) -> Impl:

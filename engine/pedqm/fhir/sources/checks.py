@@ -29,6 +29,7 @@ WRONG_JSON_TYPE = "wrong JSON type"
 UNRESOLVED_REFERENCE = "unresolved reference"
 NO_PATIENT = "no Patient resource"
 NOT_ONE_PATIENT = "not one patient"
+DUPLICATE_PATIENT = "duplicate Patient"
 SERVER_REPORTED = "server reported"
 
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")

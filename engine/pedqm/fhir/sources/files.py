@@ -13,6 +13,10 @@ references say; a Bundle with no Patient or several is reported and grouped by c
 way a patient exists only where a Patient resource does: resources that refer to a Patient not in
 the data are skipped and reported, one issue per missing Patient, never evaluated as a phantom.
 
+Two Patient resources with the same id are one patient. When their content differs (``meta``
+aside) an issue names both files and says which is used: the one read later (files in sorted path
+order, lines and entries in order), the same rule as for every other resource read twice.
+
 Memory stays bounded by one patient (plus 8 bytes of index per resource), not the data set. A
 first pass checks every resource once and remembers, per patient, only where its resources are
 (a byte offset in an NDJSON file, or a position in a Bundle holding one patient); resources of
@@ -32,7 +36,8 @@ import tempfile
 import weakref
 import zlib
 from array import array
-from collections import OrderedDict
+from bisect import bisect_right
+from collections import Counter, OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +46,7 @@ from typing import IO, Any, cast
 from ..records import PatientRecord, Resource, ResourceIssue
 from .bundles import Entry, flatten, is_bundle, make_resolver, rewrite_references, unresolved_urns
 from .checks import (
+    DUPLICATE_PATIENT,
     INVALID_JSON,
     NO_PATIENT,
     NOT_ONE_PATIENT,
@@ -111,7 +117,11 @@ class FileSource:
         self._bundle_per_patient = bundle_per_patient
         self._files: list[_File] = []
         self._locators: dict[str, array[int]] = {}
-        self._with_patient: dict[str, None] = {}  # patient ids with a Patient resource, in file order
+        self._with_patient: dict[str, int] = {}  # patient id -> its last Patient resource's locator, in file order
+        self._duplicates: list[tuple[str, int, int]] = []  # (patient id, earlier locator, later locator)
+        self._spill_origins: list[tuple[int, Path]] = []  # (offset in the spill file, the file it came from)
+        self.files_seen: list[Path] = []  # every data file found, for messages about what the data held
+        self.types_seen: Counter[str] = Counter()  # resources read (and checked) per type
         self._shared: dict[tuple[str, str], Resource] = {}
         self._scratch: Path | None = None
         self._spill: IO[bytes] | None = None
@@ -168,7 +178,7 @@ class FileSource:
     def _index(self) -> None:
         if self._indexed:
             return
-        files = data_files(self.root)
+        files = self.files_seen = data_files(self.root)
         if not files and not self._allow_empty:
             raise DataSourceError(
                 f"no FHIR data in {self.root}: expected .json (Bundle or resource) or .ndjson files",
@@ -186,6 +196,7 @@ class FileSource:
             self._spill.close()
             self._spill = None
         self._drop_orphans()
+        self._report_duplicates()
         self._indexed = True
 
     def _drop_orphans(self) -> None:
@@ -213,6 +224,32 @@ class FileSource:
         finally:
             reader.close()
 
+    def _origin(self, packed: int) -> Path:
+        """The file a resource was read from (a multi-patient Bundle's, not its scratch copy)."""
+        file_no, position = packed >> _SHIFT, packed & _MASK
+        if file_no == self._spill_no and self._spill_origins:
+            i = bisect_right(self._spill_origins, position, key=lambda o: o[0]) - 1
+            return self._spill_origins[max(i, 0)][1]
+        return self._files[file_no].path
+
+    def _report_duplicates(self) -> None:
+        """One issue per Patient id read again with different content, naming both files."""
+        if not self._duplicates:
+            return
+        reader = _Reader(self._files)
+        try:
+            for pid, first, later in self._duplicates:
+                a, b = reader.load(first), reader.load(later)
+                if {k: v for k, v in a.items() if k != "meta"} == {k: v for k, v in b.items() if k != "meta"}:
+                    continue
+                there, here = self._origin(first), self._origin(later)
+                where = str(there) if there == here else f"{there} and {here}"
+                detail = (f"Patient/{pid} appears twice with different content, in {where}; "
+                          f"the one read later (in {here}) is used")
+                self.issues.append(issue(str(here), b, DUPLICATE_PATIENT, detail))
+        finally:
+            reader.close()
+
     def _scratch_dir(self) -> Path:
         if self._scratch is None:
             self._scratch = Path(tempfile.mkdtemp(prefix="pedqm-files-"))
@@ -233,13 +270,17 @@ class FileSource:
                 locs = self._locators[pid] = array("q")
             locs.append(packed)
         if resource["resourceType"] == "Patient":
-            self._with_patient.setdefault(resource["id"], None)
+            previous = self._with_patient.get(resource["id"])
+            if previous is not None and previous != packed:
+                self._duplicates.append((resource["id"], previous, packed))
+            self._with_patient[resource["id"]] = packed  # a dict keeps the first one's place in the order
 
     def _checked(self, resource: Any, location: str) -> bool:
         found = check_resource(resource, location, elements=self._check_elements)
         if found is not None:
             self.issues.append(found)
             return False
+        self.types_seen[resource["resourceType"]] += 1
         return True
 
     def _index_ndjson(self, path: Path) -> None:
@@ -333,6 +374,7 @@ class FileSource:
                 self._place(entry.resource, pids, file_no, position)
             return
         spill, file_no = self._spill_file()
+        self._spill_origins.append((spill.tell(), path))
         for _, entry, pids in kept:
             rewrite_references(entry.resource, entry.full_urls)
             offset = spill.tell()
