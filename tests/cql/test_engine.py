@@ -60,11 +60,16 @@ def test_runtime_error_is_a_cql_error() -> None:
 
 
 def test_queries() -> None:
-    assert evaluate("from {1, 2, 3} X, {10, 20} Y where X > 1 return X + Y sort asc") == [12, 13, 22, 23]
+    # a query source is a retrieve, a name or a parenthesized expression (CQL grammar querySource)
+    with pytest.raises(CqlCompileError, match="query source"):
+        evaluate("from {1, 2, 3} X return X")
+    with pytest.raises(CqlCompileError, match="query source"):
+        evaluate("exists (\"F\"(1) X)")
+    assert evaluate("from ({1, 2, 3}) X, ({10, 20}) Y where X > 1 return X + Y sort asc") == [12, 13, 22, 23]
     assert evaluate("({3, 1, 2}) X return all X mod 2") == [1, 1, 0]
     assert evaluate("({3, 1, 2}) X return X mod 2") == [1, 0]
-    assert evaluate("({1, 2, 3}) X with {2, 3} Y such that X = Y") == [2, 3]
-    assert evaluate("({1, 2, 3}) X without {2, 3} Y such that X = Y") == [1]
+    assert evaluate("({1, 2, 3}) X with ({2, 3}) Y such that X = Y") == [2, 3]
+    assert evaluate("({1, 2, 3}) X without ({2, 3}) Y such that X = Y") == [1]
     assert evaluate("({1, 2, 3}) X let D: X * 2 where D > 2 return D") == [4, 6]
     assert evaluate("({1, 2, 3}) X aggregate S starting 0: S + X") == 6
     people = "{ Tuple { name: 'b', age: 3 }, Tuple { name: 'a', age: 5 } }"

@@ -92,7 +92,7 @@ library T using FHIR version '4.0.1'
 include FHIRHelpers version '4.4.000' called FHIRHelpers
 context Patient
 define Period: FHIRHelpers.ToInterval(First([Encounter]).period)
-define Concepts: First([Encounter]).type T return FHIRHelpers.ToConcept(T)
+define Concepts: (First([Encounter]).type) T return FHIRHelpers.ToConcept(T)
 define Birth: Patient.birthDate.value
 define Quantity: FHIRHelpers.ToQuantity(First([Observation] O where O.status.value = 'final').value as FHIR.Quantity)
 define Implicit: Patient.birthDate < @2020-01-01

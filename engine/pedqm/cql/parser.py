@@ -78,9 +78,20 @@ def _keyword_rule(self: Any, children: list[Any]) -> Kw:
     return Kw(" ".join(str(c) for c in children))
 
 
+def _plain_query_source(node: Any) -> bool:
+    """A retrieve, or a name possibly qualified by a library or alias (`Lib."Def"`, `A.b`)."""
+    while isinstance(node, ast.Member):
+        node = node.source
+    return isinstance(node, (ast.Retrieve, ast.Identifier))
+
+
 @v_args(meta=True)
 class _ToAst(Transformer_NonRecursive[Token, Any]):
     """Bottom-up construction of AST nodes; no scopes, no types."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__()
+        self.text = text
 
     def __default_token__(self, token: Token) -> Any:
         return token
@@ -414,7 +425,14 @@ class _ToAst(Transformer_NonRecursive[Token, Any]):
         return node
 
     def aliased_source(self, meta: Any, c: list[Any]) -> ast.AliasedSource:
-        return ast.AliasedSource(c[0], str(c[1]), _loc(meta))
+        source = c[0]
+        if not _plain_query_source(source) and not self.text[meta.start_pos:meta.start_pos + 1] == "(":
+            # CQL grammar: querySource is a retrieve, a (qualified) name or '(' expression ')';
+            # the reference translator rejects `"F"(x) X` and `{1, 2} X`, so pedqm does too:
+            # a measure written here must run in other engines
+            raise _AstError("a query source must be a retrieve, a name or a parenthesized expression: "
+                            "write ( ... ) before the alias", _loc(meta))
+        return ast.AliasedSource(source, str(c[1]), _loc(meta))
 
     def source_clause(self, meta: Any, c: list[Any]) -> list[ast.AliasedSource]:
         return [x for x in c if isinstance(x, ast.AliasedSource)]
@@ -731,7 +749,7 @@ def _collect_errors(text: str, library: str, first: UnexpectedInput) -> list[Sou
 def _transform(tree: Tree[Token], text: str, library: str) -> Any:
     """Parse tree -> AST, then bound its depth (see :data:`MAX_NESTING_DEPTH`)."""
     try:
-        result = _ToAst().transform(tree)
+        result = _ToAst(text).transform(tree)
         _balance_and_check_depth(result)
         return result
     except Exception as exc:  # lark wraps transformer errors in VisitError
