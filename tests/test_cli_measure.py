@@ -100,3 +100,19 @@ def test_cql_per_patient_over_data(tmp_path: Path, capsys: pytest.CaptureFixture
     code, out, err = run(capsys, "cql", "--file", str(lib), "--data", str(data))
     assert code == 0, err
     assert "Patient/a\n  Age: 10\n  Visits: {'a-e'}" in out
+
+
+@pytest.mark.skipif(not (ECQM / "q25-CMS832-CMS832HHAKIFHIR").is_dir(), reason="../shared/ecqm not present")
+def test_a_package_include_of_another_version_is_substituted_and_said(capsys: pytest.CaptureFixture[str],
+                                                                      tmp_path: Path) -> None:
+    """q25-CMS832: CumulativeMedicationDuration asks for QICoreCommon '3.0.000', the package
+    carries only 4.0.000 (assembled from several releases); the package's version is used and
+    the user is told, instead of the measure failing to compile."""
+    deck = ECQM / "q25-CMS832-CMS832HHAKIFHIR"
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    first = sorted(p for p in (deck / "cases").iterdir() if p.is_dir())[0]
+    shutil.copytree(first, cases / first.name)
+    code, out, err = run(capsys, "test", str(deck / "measure-bundle.json"), "--cases", str(cases))
+    assert code == 0, out + err
+    assert "QICoreCommon version '3.0.000'; the only version available, '4.0.000', is used" in err

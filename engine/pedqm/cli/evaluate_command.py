@@ -80,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
                                   terminology_server=args.terminology_server)
     finally:
         done()
+    for warning in package.warnings:  # e.g. an include's version substituted within the package
+        print(f"warning: {warning}", file=sys.stderr)
     text = render(result, report_type, fmt)
     if args.output:
         args.output.write_text(text, encoding="utf-8")

@@ -46,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
         option = "--cases: " if args.cases else ""
         raise UsageError(f"{option}{cases} holds no test cases (expected one folder per case: {cases}/<case-id>/*.json)")
     results = run_cases(package, cases, period, require_profile_tags=args.require_profile_tags)
+    for warning in package.warnings:  # e.g. an include's version substituted within the package
+        print(f"warning: {warning}", file=sys.stderr)
     counts = summarize(results)
     if args.json:
         print(json.dumps({"measure": package.measure.url, "cases": [r.to_json() for r in results], "summary": dict(counts)}, indent=2))
