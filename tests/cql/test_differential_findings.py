@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pedqm.cql import CqlRuntimeError, compile_library, evaluate
+from pedqm.cql import CqlCompileError, CqlRuntimeError, compile_library, evaluate
 
 
 @pytest.mark.parametrize("expr,expected", [
@@ -35,3 +35,22 @@ define function "NextDay"(x DateTime): x + 1 day
 define A: "NextDay"(@2024-02T + 12 months)
 """)
     assert lib.evaluate("A").to_cql() == "@2025-02T+00:00"
+
+
+@pytest.mark.parametrize("expr,message", [
+    ("1 + 'two'", "Add is not defined for (Integer, String)"),
+    ("1 and 2", "and needs a Boolean, not Integer"),
+    ("@2025-01-01 and true", "and needs a Boolean, not Date"),
+    ("if 1 then 2 else 3", "if needs a Boolean, not Integer"),
+])
+def test_operand_types_are_checked_at_compile_time(expr: str, message: str) -> None:
+    """Issue 10 §4: these evaluated (to true, to 3, or a run-time error per patient) before."""
+    with pytest.raises(CqlCompileError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        evaluate(expr)
+
+
+@pytest.mark.parametrize("expr", ["true and null", "'a' + 'b'", "@2024-01-01 + 1 day", "5 'mg' * 2", "@2024-01-05 - 1"])
+def test_valid_operands_still_compile(expr: str) -> None:
+    """`date - 1` compiles (the Integer converts to a Quantity, as the translator resolves it
+    in CumulativeMedicationDuration)."""
+    compile_library(f"library T version '1'\ndefine X: {expr}\n")

@@ -105,6 +105,36 @@ _ELEMENT_OF_OPERAND = {"First", "Last", "SingletonFrom", "Min", "Max", "Median",
 _POINT_OF_OPERAND = {"Start", "End", "PointFrom", "Width"}
 
 
+def _type_text(t: T.CqlType) -> str:
+    return str(t).replace("System.", "")
+
+
+def _known_system(t: T.CqlType) -> bool:
+    """A static type known to be a System simple type (not Any, a choice or a model type)."""
+    return isinstance(t, T.NamedType) and t.name.startswith("System.") and not T.is_any(t)
+
+
+_NUMBERS = {"Integer", "Long", "Decimal"}
+_TEMPORAL = {"Date", "DateTime", "Time"}
+
+
+def _arithmetic_defined(op: str, a: T.CqlType, b: T.CqlType) -> bool:
+    """Whether CQL defines `op` for two System simple types, implicit conversions included
+    (CQL Reference, Arithmetic Operators and Date/Time Arithmetic)."""
+    x, y = a.simple, b.simple  # type: ignore[attr-defined]
+    if x in _NUMBERS and y in _NUMBERS:
+        return True
+    if {x, y} <= {"Quantity"} | _NUMBERS:
+        return True  # a number converts to a Quantity
+    if op in ("Add", "Subtract") and x in _TEMPORAL and (y == "Quantity" or y in _NUMBERS):
+        return True  # a number converts to a Quantity (the translator accepts `date - 1`)
+    if op == "Add" and x == y == "String":
+        return True
+    if op == "Subtract" and x in _TEMPORAL and y == x:
+        return False  # use `difference in ... between`
+    return False
+
+
 def _point_of(t: T.CqlType) -> T.CqlType | None:
     """The point type of a point or interval type (None for anything else or unknown)."""
     if isinstance(t, T.IntervalType):
@@ -423,6 +453,17 @@ class Resolver:
             else:
                 out.append(self.convert(o, target))
         return out
+
+    def _require_boolean(self, node: model.Node, what: str, loc: ast.Loc) -> None:
+        """Logical operators and `if` take Booleans (CQL Reference, Logical Operators): an
+        operand whose static type is known to be something else is a compile error, not a
+        value that is silently true or false at run time."""
+        t = node.type
+        if T.is_any(t) or t == T.BOOLEAN or isinstance(t, T.ChoiceType) and T.BOOLEAN in t.choices:
+            return
+        if _is_model_type(t) and not isinstance(t, T.ListType):
+            return  # a FHIR boolean becomes a System Boolean
+        raise self.error(f"{what} needs a Boolean, not {_type_text(t)}", loc)
 
     def _harmonize_numbers(self, name: str, operands: list[model.Node]) -> list[model.Node]:
         """Arithmetic on two numbers takes one numeric type: Integer -> Long -> Decimal, and
@@ -824,7 +865,12 @@ class Resolver:
     def x_Binary(self, e: ast.Binary) -> model.Node:
         left, right = self.expr(e.left), self.expr(e.right)
         if e.op in ("And", "Or", "Xor", "Implies"):
+            for side in (left, right):
+                self._require_boolean(side, e.op.lower(), side.loc if side.loc.line else e.loc)
             return model.Logical(e.op, left, right, type=T.BOOLEAN)
+        if e.op in _ARITHMETIC and _known_system(left.type) and _known_system(right.type) \
+                and not _arithmetic_defined(e.op, left.type, right.type):
+            raise self.error(f"{e.op} is not defined for ({_type_text(left.type)}, {_type_text(right.type)})", e.loc)
         if e.op == "Concatenate":
             empty = self.lit("", T.STRING)
             return self.op("Concatenate", [self.op("Coalesce", [left, empty], e.loc), self.op("Coalesce", [right, empty], e.loc)], e.loc)
@@ -889,6 +935,7 @@ class Resolver:
 
     def x_If(self, e: ast.If) -> model.Node:
         c, a, b = self.expr(e.condition), self.expr(e.then), self.expr(e.else_)
+        self._require_boolean(c, "if", c.loc if c.loc.line else e.loc)
         t = T.unified_type([a.type, b.type])
         return model.If(c, *self._promote([a, b], t), type=t)
 
