@@ -1008,6 +1008,13 @@ _SAME_RULES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in
      "translator rebuilds the interval with ToDateTime bounds; pedqm's ImplicitConvert does it on the value)"),
     (r"^conversion \| Null : System\.Any under [A-Za-z]+ \| translator \[As<[^|]*>\] \| pedqm none$",
      "same: the translator types a null literal by its context (null as T); a null is null whatever its type"),
+    (r"^conversion \| (CodeRef|OperandRef) : System\.Code under (Equivalent|Query) \| translator \[ToConcept\] \| pedqm none$",
+     "same: pedqm's ~ between a Concept and a Code is true when some coding is equivalent to the Code, which is "
+     "what the translator's Equivalent(Concept, ToConcept(Code)) gives (CQL Reference, Equivalent)"),
+    (r"Choice<FHIR\.(Reference|DoNotPerformReason), System\.Concept> under InValueSet \| translator \[As<System\.Concept>\] "
+     r"\| pedqm none$",
+     "same: a value that is not a code is in no value set (pedqm answers false), as `(x as Concept) in VS` is "
+     "`null in VS`, false (CQL Reference, In (ValueSet))"),
     (r"^pedqm type unknown where translator knows it",
      "same: pedqm leaves this static type unknown; operators dispatch on the run-time values, so results agree "
      "(a typing gap, not a semantic one)"),
