@@ -101,3 +101,19 @@ def test_multi_source_query_of_single_values_is_a_single_value() -> None:
     assert evaluate("((from (1) A, (2) B return A - B) X where X >= 3) is not null") is False
     assert evaluate("from ({1, 2}) A, (3) B return A + B") == [4, 5]
     assert evaluate("from (null as Integer) A, (null as Integer) B return A") is None
+
+
+def test_a_choice_met_by_a_point_in_a_timing_phrase_is_cast_to_the_point() -> None:
+    """CMS69 2024: `... starts before or on day of Procedure.performed`, performed being a
+    Choice<DateTime, Period>: the translator casts the choice `as DateTime`, so a Period-valued
+    procedure gives null (not a comparison against the period)."""
+    cql = HEADER.format(version="4.1.1") + """
+define "Before": [Procedure] P
+  where Interval[@2025-01-01T00:00:00Z, @2025-02-01T00:00:00Z] starts before or on day of P.performed
+  return P.id
+"""
+    at = {"resourceType": "Procedure", "id": "at", "status": "completed", "subject": {"reference": "Patient/p"},
+          "performedDateTime": "2025-03-01T10:00:00Z"}
+    period = {"resourceType": "Procedure", "id": "period", "status": "completed", "subject": {"reference": "Patient/p"},
+              "performedPeriod": {"start": "2025-03-01T10:00:00Z", "end": "2025-03-02T10:00:00Z"}}
+    assert _run(cql, [at, period])["Before"] == ["at"]

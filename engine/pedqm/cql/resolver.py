@@ -438,6 +438,14 @@ class Resolver:
         DateTime, Integer and Decimal): both are taken to the point type the other converts to,
         a point by its conversion, an interval bound by bound (`@2024-01-01 in Interval[DateTime,
         DateTime]` is `ToDateTime(@2024-01-01) in ...`, as the translator resolves it)."""
+        a, b = operands
+        # a choice operand meets a point: cast to that point type, as the translator resolves
+        # `X starts before day of Procedure.performed` (performed: Choice<DateTime, Period>) with
+        # As<DateTime>, which is null for a Period (CQL Developer's Guide, Choice Types)
+        if isinstance(a.type, T.ChoiceType) and _is_point_type(b.type) and b.type in a.type.choices:
+            return [model.As(a, b.type, False, type=b.type, loc=a.loc), b]
+        if isinstance(b.type, T.ChoiceType) and _is_point_type(a.type) and a.type in b.type.choices:
+            return [a, model.As(b, a.type, False, type=a.type, loc=b.loc)]
         points = [_point_of(o.type) for o in operands]
         if any(p is None for p in points) or points[0] == points[1]:
             return operands
