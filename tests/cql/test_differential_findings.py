@@ -54,3 +54,10 @@ def test_valid_operands_still_compile(expr: str) -> None:
     """`date - 1` compiles (the Integer converts to a Quantity, as the translator resolves it
     in CumulativeMedicationDuration)."""
     compile_library(f"library T version '1'\ndefine X: {expr}\n")
+
+
+def test_a_cycle_of_definitions_is_a_compile_error() -> None:
+    """`define X: Y` / `define Y: X` compiled and then failed with a Python RecursionError at
+    evaluation; definitions have no parameters, so a cycle can never end."""
+    with pytest.raises(CqlCompileError, match="refers to itself"):
+        compile_library("library L version '1'\ndefine X: Y\ndefine Y: X\n")

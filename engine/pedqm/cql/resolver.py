@@ -312,8 +312,9 @@ class Resolver:
         if d.expression is not None or d.ast_expr is None or d.name in self._failed:
             return
         if d.name in self._resolving:
-            # a recursive reference: its type stays unknown; evaluation still works
-            return
+            # an expression definition has no parameters, so a definition that reaches itself
+            # can never end (the reference translator reports the cycle too)
+            raise self.error(f"definition {d.name!r} refers to itself (a cycle of definitions)", d.loc)
         self._resolving.add(d.name)
         saved, self.scopes = self.scopes, []
         try:
