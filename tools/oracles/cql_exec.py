@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import shutil
-import subprocess
-import tempfile
-import threading
+import sys as _sys
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
+
+if str(Path(__file__).resolve().parent) not in _sys.path:  # sibling helpers: these files are not a package
+    _sys.path.insert(0, str(Path(__file__).resolve().parent))
+from node_process import NodeLineProcess  # noqa: E402
 
 __all__ = ["CqlExecError", "CqlExecProcess", "OracleUnavailable", "available", "engine_version"]
 
@@ -58,62 +59,23 @@ def available() -> bool:
     return shutil.which("node") is not None
 
 
-class CqlExecProcess:
+class CqlExecProcess(NodeLineProcess):
     """One ``node cql_exec_run.mjs --lines`` process; requests are serialized, a dead one restarts."""
+
+    label = "cql-execution"
+    error = CqlExecError
 
     def __init__(self) -> None:
         node = shutil.which("node")
         if node is None:
             raise OracleUnavailable("node is not on PATH; the cql-execution oracle needs Node.js >= 18")
         engine_version()
-        self._node = node
-        self._proc: subprocess.Popen[str] | None = None
-        self._stderr: IO[str] | None = None
-        self._lock = threading.Lock()
+        super().__init__(node, SCRIPT)
 
-    def _start(self) -> subprocess.Popen[str]:
-        if self._proc is not None and self._proc.poll() is None:
-            return self._proc
-        self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
-        self._proc = subprocess.Popen(
-            [self._node, str(SCRIPT), "--lines"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self._stderr, text=True, encoding="utf-8", bufsize=1)
-        return self._proc
-
-    def _stderr_tail(self) -> str:
-        if self._stderr is None:
-            return ""
-        self._stderr.seek(0)
-        return self._stderr.read()[-4000:]
-
-    def request(self, request: dict[str, Any], timeout: float = 120.0) -> dict[str, Any]:
-        """Send one raw request (see the .mjs header) and return the raw response.
-
-        A request that takes over ``timeout`` seconds kills the process (restarted on the next
-        call) and raises CqlExecError, so a runaway expression cannot hang a test run.
-        """
-        line = json.dumps(request, separators=(",", ":"))
-        with self._lock:
-            proc = self._start()
-            assert proc.stdin is not None and proc.stdout is not None
-            try:
-                proc.stdin.write(line + "\n")
-                proc.stdin.flush()
-                ready, _, _ = select.select([proc.stdout], [], [], timeout)
-                if not ready:
-                    proc.kill()
-                    proc.wait()
-                    raise CqlExecError(f"cql-execution took over {timeout}s; process killed")
-                answer = proc.stdout.readline()
-            except (BrokenPipeError, OSError) as exc:
-                raise CqlExecError(f"cql-execution process died: {exc}\n{self._stderr_tail()}") from exc
-            if not answer:
-                code = proc.wait(timeout=5)
-                raise CqlExecError(f"cql-execution process exited with {code}\n{self._stderr_tail()}")
-        response: dict[str, Any] = json.loads(answer)
-        if "$error" in response:
-            raise CqlExecError(str(response["$error"]))
-        return response
+    def request(self, request: dict[str, Any], timeout: float | None = 120.0) -> dict[str, Any]:
+        """Send one raw request (see the .mjs header) and return the raw response; a request
+        that takes over ``timeout`` seconds kills the process and raises CqlExecError."""
+        return super().request(request, timeout)
 
     def run(self, libraries: list[dict[str, Any]], defines: list[str] | None = None,
             timeout: float = 120.0) -> list[dict[str, Any]]:
@@ -125,25 +87,3 @@ class CqlExecProcess:
         results: list[dict[str, Any]] = self.request(request, timeout)["results"]
         return results
 
-    def close(self) -> None:
-        with self._lock:
-            proc, self._proc = self._proc, None
-            if proc is not None:
-                if proc.stdin is not None:
-                    proc.stdin.close()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-                if proc.stdout is not None:
-                    proc.stdout.close()
-            if self._stderr is not None:
-                self._stderr.close()
-                self._stderr = None
-
-    def __enter__(self) -> CqlExecProcess:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -31,11 +31,16 @@ import os
 import shutil
 import subprocess
 import sys
+import sys as _sys
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+if str(Path(__file__).resolve().parent) not in _sys.path:  # sibling helpers: these files are not a package
+    _sys.path.insert(0, str(Path(__file__).resolve().parent))
+from node_process import stop_process  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "fqm_run.mjs"
@@ -211,15 +216,8 @@ class FqmSession:
 
     def close(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if proc.stdin is not None:
-            proc.stdin.close()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        if proc is not None:
+            stop_process(proc)
 
     def __enter__(self) -> FqmSession:
         return self

@@ -19,11 +19,14 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
-import tempfile
+import sys as _sys
 import threading
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
+
+if str(Path(__file__).resolve().parent) not in _sys.path:  # sibling helpers: these files are not a package
+    _sys.path.insert(0, str(Path(__file__).resolve().parent))
+from node_process import NodeLineProcess  # noqa: E402
 
 __all__ = [
     "OracleUnavailable",
@@ -91,62 +94,17 @@ def _check() -> str:
     return node
 
 
-class TranslatorProcess:
+class TranslatorProcess(NodeLineProcess):
     """One long-lived ``node translate.mjs --lines`` process; requests are serialized.
 
     Use as a context manager or call :meth:`close`.  A dead process is restarted on the next call.
     """
 
+    label = "translator"
+    error = TranslatorError
+
     def __init__(self) -> None:
-        self._node = _check()
-        self._proc: subprocess.Popen[str] | None = None
-        self._stderr: IO[str] | None = None
-        self._lock = threading.Lock()
-
-    def _start(self) -> subprocess.Popen[str]:
-        if self._proc is not None and self._proc.poll() is None:
-            return self._proc
-        self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
-        self._proc = subprocess.Popen(
-            [self._node, str(SCRIPT), "--lines"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            text=True,
-            encoding="utf-8",
-            bufsize=1,
-        )
-        return self._proc
-
-    def _stderr_tail(self) -> str:
-        if self._stderr is None:
-            return ""
-        self._stderr.seek(0)
-        return self._stderr.read()[-4000:]
-
-    def request(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Send one raw request object and return the raw response object."""
-        line = json.dumps(request, separators=(",", ":"))
-        with self._lock:
-            proc = self._start()
-            assert proc.stdin is not None and proc.stdout is not None
-            try:
-                proc.stdin.write(line + "\n")
-                proc.stdin.flush()
-                answer = proc.stdout.readline()
-            except (BrokenPipeError, OSError) as exc:
-                raise TranslatorError(
-                    f"translator process died: {exc}\n{self._stderr_tail()}"
-                ) from exc
-            if not answer:
-                code = proc.wait(timeout=5)
-                raise TranslatorError(
-                    f"translator process exited with {code}\n{self._stderr_tail()}"
-                )
-        response: dict[str, Any] = json.loads(answer)
-        if "$error" in response:
-            raise TranslatorError(str(response["$error"]))
-        return response
+        super().__init__(_check(), SCRIPT)
 
     def translate(
         self,
@@ -155,29 +113,6 @@ class TranslatorProcess:
         options: dict[str, Any] | None = None,
     ) -> dict[str, dict[str, Any]]:
         return self.request(_make_request(libraries, names, options))
-
-    def close(self) -> None:
-        with self._lock:
-            proc, self._proc = self._proc, None
-            if proc is not None:
-                if proc.stdin is not None:
-                    proc.stdin.close()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-                if proc.stdout is not None:
-                    proc.stdout.close()
-            if self._stderr is not None:
-                self._stderr.close()
-                self._stderr = None
-
-    def __enter__(self) -> TranslatorProcess:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _make_request(

@@ -8,7 +8,8 @@ its static type (`ANY` where unknown). Node names follow ELM (`ExpressionRef`, `
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from .ast import NOWHERE, Loc
@@ -242,3 +243,26 @@ class ParameterModel:
     name: str
     declared_type: CqlType
     default: Node | None
+
+
+def walk(roots: Iterable[Any], follow: Callable[[Any], Iterable[Any]] | None = None) -> Iterator[Any]:
+    """Every node reachable from `roots`, each once: the fields of model nodes (not their static
+    type, nor a FunctionRef's candidate overloads), lists, tuples and dicts. `follow(node)` may
+    add roots that are not fields, e.g. the definition an ExpressionRef names. Iterative, since
+    published expressions nest deeply."""
+    seen: set[int] = set()
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if node is None or isinstance(node, (str, int, float, bool)) or id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node
+        if follow is not None:
+            stack.extend(follow(node))
+        if isinstance(node, (list, tuple)):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+        elif is_dataclass(node):
+            stack.extend(getattr(node, f.name) for f in fields(node) if f.name not in ("type", "candidates"))

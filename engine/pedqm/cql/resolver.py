@@ -184,6 +184,17 @@ class ResolvedLibrary:
         self.concepts: dict[str, ast.ConceptDef] = {}
         self.contexts: list[str] = []
 
+    def closure(self) -> dict[str, ResolvedLibrary]:
+        """This library and every library it includes, directly or not, by key."""
+        libs: dict[str, ResolvedLibrary] = {}
+        pending = [self]
+        while pending:
+            lib = pending.pop()
+            if lib.key not in libs:
+                libs[lib.key] = lib
+                pending.extend(lib.includes.values())
+        return libs
+
 
 class _Unresolved(Exception):
     """Raised inside the resolver to abandon one definition after recording its error."""

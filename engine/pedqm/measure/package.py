@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..cql import Library, LibraryManager
-from ..cql.model import TerminologyRef
+from ..cql.model import TerminologyRef, walk
 from ..fhir.terminology import ValueSetIndex
 from .definition import MeasureDef, MeasureDefinitionError
 
@@ -167,34 +167,13 @@ def used_valuesets(library: Library) -> dict[str, list[str]]:
     """The value sets a library and those it includes refer to in any expression: canonical URL
     -> the ``Library."name"`` declarations used. Declared but unreferenced value sets are left
     out (published packages declare some they never use, and do not ship them)."""
-    libs: dict[str, Any] = {}
-    pending = [library.compiled.resolved]
-    while pending:
-        lib = pending.pop()
-        if lib.key not in libs:
-            libs[lib.key] = lib
-            pending.extend(lib.includes.values())
-    refs: dict[tuple[str, str], None] = {}
-    seen: set[int] = set()
-    nodes: list[Any] = []
+    libs = library.compiled.resolved.closure()
+    roots: list[Any] = []
     for lib in libs.values():
-        nodes.extend(d.expression for d in lib.definitions.values())
-        nodes.extend(fm.body for overloads in lib.functions.values() for fm in overloads)
-        nodes.extend(p.default for p in lib.parameters.values())
-    while nodes:
-        node = nodes.pop()
-        if node is None or isinstance(node, (str, int, float, bool)) or id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, TerminologyRef):
-            if node.kind == "valueset":
-                refs[(node.library, node.name)] = None
-        elif isinstance(node, (list, tuple)):
-            nodes.extend(node)
-        elif isinstance(node, dict):
-            nodes.extend(node.values())
-        elif is_dataclass(node):
-            nodes.extend(getattr(node, f.name) for f in fields(node) if f.name != "type")
+        roots.extend(d.expression for d in lib.definitions.values())
+        roots.extend(fm.body for overloads in lib.functions.values() for fm in overloads)
+        roots.extend(p.default for p in lib.parameters.values())
+    refs = {(n.library, n.name): None for n in walk(roots) if isinstance(n, TerminologyRef) and n.kind == "valueset"}
     found: dict[str, list[str]] = {}
     for key, name in refs:
         owner = libs.get(key)

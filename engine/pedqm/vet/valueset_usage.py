@@ -9,57 +9,35 @@ every value set they retrieve.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import fields, is_dataclass
 from typing import Any
 
-from ..cql.model import ExpressionRef, FunctionRef, TerminologyRef
+from ..cql.model import ExpressionRef, FunctionRef, TerminologyRef, walk
 from ..measure.definition import DENEX, DENEXCEP, MSRPOPLEX, NUMEX, MeasureDef
 from ..measure.package import MeasurePackage
 
 EXCLUSION_ROLES = frozenset({DENEX, DENEXCEP, NUMEX, MSRPOPLEX})
 
 
-def _libraries(root: Any) -> dict[str, Any]:
-    libs: dict[str, Any] = {}
-    pending = [root]
-    while pending:
-        lib = pending.pop()
-        if lib.key not in libs:
-            libs[lib.key] = lib
-            pending.extend(lib.includes.values())
-    return libs
-
-
 def reached_valuesets(libs: dict[str, Any], start: Any) -> dict[str, str]:
     """Value sets (canonical id -> declared name) reachable from one definition's expression through
     the definitions and function bodies it refers to."""
-    found: dict[str, str] = {}
-    seen: set[int] = set()
-    nodes: list[Any] = [start]
-    while nodes:
-        node = nodes.pop()
-        if node is None or isinstance(node, (str, int, float, bool)) or id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, TerminologyRef):
-            owner = libs.get(node.library)
-            vs = owner.valuesets.get(node.name) if owner is not None and node.kind == "valueset" else None
-            if vs is not None:
-                found[vs.id] = node.name
-            continue
+
+    def follow(node: Any) -> list[Any]:
         if isinstance(node, ExpressionRef):
             owner = libs.get(node.library)
             d = owner.definitions.get(node.name) if owner is not None else None
-            if d is not None:
-                nodes.append(d.expression)
+            return [d.expression] if d is not None else []
         if isinstance(node, FunctionRef):
-            nodes.extend(getattr(c, "body", None) for c in node.candidates)
-        if isinstance(node, (list, tuple)):
-            nodes.extend(node)
-        elif isinstance(node, dict):
-            nodes.extend(node.values())
-        elif is_dataclass(node):
-            nodes.extend(getattr(node, f.name) for f in fields(node) if f.name not in ("type", "candidates"))
+            return [getattr(c, "body", None) for c in node.candidates]
+        return []
+
+    found: dict[str, str] = {}
+    for node in walk([start], follow):
+        if isinstance(node, TerminologyRef) and node.kind == "valueset":
+            owner = libs.get(node.library)
+            vs = owner.valuesets.get(node.name) if owner is not None else None
+            if vs is not None:
+                found[vs.id] = node.name
     return found
 
 
@@ -67,7 +45,7 @@ def valueset_roles(package: MeasurePackage, groups: Iterable[int] | None = None)
     """Canonical id -> {"name", "roles": population codes whose criteria reach it, "exclusion_only"}.
     Value sets reached only by stratifiers or supplemental data have no roles."""
     root = package.library().compiled.resolved
-    libs = _libraries(root)
+    libs = root.closure()
     mdef: MeasureDef = package.measure
     chosen = set(groups) if groups is not None else set(range(len(mdef.groups)))
     out: dict[str, dict[str, Any]] = {}

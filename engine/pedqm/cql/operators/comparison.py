@@ -14,6 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import CqlRuntimeError
+from ..runtime.quantity import Quantity
+from ..runtime.uncertainty import Uncertainty
 from ..runtime.values import Code, CodeSystemRef, Concept, CqlTuple, Interval, ValueSetRef
 from .registry import operator
 
@@ -128,8 +130,6 @@ def _number_as_quantity(a: Any, b: Any) -> tuple[Any, Any]:
     """A number met by a Quantity is the Quantity with unit '1' (the implicit ToQuantity the
     translator inserts when it knows the types statically; here the types were only known at
     run time, e.g. a FHIR choice element)."""
-    from ..runtime.quantity import Quantity
-
     if isinstance(a, Quantity) and _is_number(b):
         return a, Quantity(b, "1")
     if _is_number(a) and isinstance(b, Quantity):
@@ -181,8 +181,6 @@ def NotEquivalent(a: Any, b: Any) -> bool:
 
 
 def _cmp_op(a: Any, b: Any, precision: str | None, test: Any, uncertain: str) -> bool | None:
-    from ..runtime.uncertainty import Uncertainty
-
     if isinstance(a, Uncertainty) or isinstance(b, Uncertainty):
         # an uncertain duration (`months between @2019 and @2023-03`) is a range of integers:
         # the comparison is known when every value in the range answers alike (CQL Reference,

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from .. import types as T
 from ..errors import CqlRuntimeError
 from ..runtime.quantity import (
     MAX_DECIMAL,
@@ -38,7 +39,7 @@ from ..runtime.values import (
     Long,
     ValueSetRef,
 )
-from .registry import operator
+from .registry import lookup, operator
 
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
 _DECIMAL_TEXT = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
@@ -526,9 +527,6 @@ def ImplicitConvert(ctx: Any, value: Any, to: Any = None) -> Any:
     choices) or needs a structural conversion; a value that is already a `to`, or that no
     implicit conversion makes one, is returned unchanged.
     """
-    from .. import types as T
-    from .registry import lookup
-
     def convert(v: Any, t: T.CqlType) -> Any:
         if v is None or T.is_any(t):
             return v
