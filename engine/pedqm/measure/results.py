@@ -7,6 +7,7 @@ results are kept (individual reports and DataFrames need them; summaries do not)
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -20,11 +21,26 @@ from .definition import MSROBS, POPULATION_ORDER, MeasureDef
 from .populations import proportion_score, ratio_score
 
 
+def _value_counts() -> defaultdict[str, Counter[str]]:
+    return defaultdict(Counter)
+
+
+def _subject_lists() -> defaultdict[str, list[str]]:
+    return defaultdict(list)
+
+
+def _strata() -> defaultdict[str, defaultdict[str, Counter[str]]]:
+    return defaultdict(_value_counts)
+
+
 @dataclass
 class GroupTotals:
+    """One group's running totals; module-level factories (no lambdas) keep it picklable, so a
+    worker process or a Dask task can send its partial result back."""
+
     counts: Counter[str] = field(default_factory=Counter)
-    subjects: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
-    strata: dict[str, dict[str, Counter[str]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(Counter)))
+    subjects: dict[str, list[str]] = field(default_factory=_subject_lists)
+    strata: dict[str, dict[str, Counter[str]]] = field(default_factory=_strata)
     observations: list[Any] = field(default_factory=list)
 
 
@@ -44,7 +60,7 @@ def _aggregate(method: str | None, values: list[Any]) -> float | None:
         return min(nums)
     if m == "max":
         return max(nums)
-    return float(sum(nums))
+    return math.fsum(nums)  # exactly rounded, so the order patients were evaluated in (partitions) cannot show
 
 
 class MeasureResult:
@@ -94,6 +110,49 @@ class MeasureResult:
     def extend(self, results: Iterable[SubjectResult]) -> MeasureResult:
         for r in results:
             self.add(r)
+        return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled as CQL text for the period (CQL temporal values are immutable and do not
+        pickle), so partial results travel from worker processes and Dask tasks."""
+        state = dict(self.__dict__)
+        if isinstance(self.period, Interval):
+            from ..cql import to_cql
+
+            state["period"] = ("cql", to_cql(self.period))
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        period = state.get("period")
+        if isinstance(period, tuple) and len(period) == 2 and period[0] == "cql":
+            from ..cql import evaluate
+
+            state["period"] = evaluate(period[1])
+        self.__dict__.update(state)
+
+    def merge(self, other: MeasureResult) -> MeasureResult:
+        """Fold in ``other``, the result of the same measure over other patients (another
+        partition): counts, strata, supplemental data and errors add up, observations (kept
+        whole, so medians stay exact) and subject lists are appended. Merging the results of
+        consecutive slices of a population in order equals one pass over it."""
+        if len(other.groups) != len(self.groups):
+            raise ValueError("cannot merge results of different measures")
+        self.n_subjects += other.n_subjects
+        self.errors.extend(other.errors)
+        for totals, more in zip(self.groups, other.groups):
+            totals.counts.update(more.counts)
+            for code, subjects in more.subjects.items():
+                totals.subjects[code].extend(subjects)
+            for strat, values in more.strata.items():
+                for value, counts in values.items():
+                    totals.strata[strat][value].update(counts)
+            totals.observations.extend(more.observations)
+        for key, (n, message) in other.element_errors.items():
+            mine, first = self.element_errors.get(key, (0, message))
+            self.element_errors[key] = (mine + n, first)
+        for label, tally in other.sde.items():
+            self.sde[label].update(tally)
+        self.subject_results.extend(other.subject_results)
         return self
 
     # ------------------------------------------------------------------ figures

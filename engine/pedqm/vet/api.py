@@ -14,7 +14,7 @@ from ..measure.api import load_measure
 from ..measure.calculator import measurement_period
 from ..measure.package import MeasurePackage, MeasurePackageError
 from .analysis import GroupVet, Settings, analyse_group
-from .attribution import Attributor, read_attribution_list
+from .attribution import Attributor, make_attributor
 from .collect import RecordingCalculator, collect
 from .diagnostics import DiagnosticsCollector
 from .intervals import Method
@@ -80,13 +80,7 @@ def _source(data: Any) -> tuple[Iterable[PatientRecord], list[Resource], Any, st
 
 
 def _attributor(by: str | Path, period: tuple[str, str], shared: list[Resource]) -> Attributor:
-    if str(by) in ("practice", "clinician"):
-        return Attributor(str(by), period, shared)
-    path = Path(by)
-    listed, names = read_attribution_list(path)
-    att = Attributor("list", period, shared, listed=listed, source=str(path))
-    att.names.update(names)
-    return att
+    return make_attributor(by, period, shared)
 
 
 def _patient_elements(collected: Any, units: list[Any]) -> list[dict[str, Any]]:

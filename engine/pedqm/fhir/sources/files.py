@@ -38,7 +38,7 @@ import zlib
 from array import array
 from bisect import bisect_right
 from collections import Counter, OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
@@ -133,10 +133,17 @@ class FileSource:
 
     def patients(self) -> Iterator[PatientRecord]:
         """Each patient's record, in the order their Patient resources were found."""
+        return self.patients_where(None)
+
+    def patients_where(self, keep: Callable[[str], bool] | None) -> Iterator[PatientRecord]:
+        """The records of the patients whose id ``keep`` accepts (all with None), in the order of
+        :meth:`patients`; the others are never read (a worker's partition, see ``partition.py``)."""
         self._index()
         reader = _Reader(self._files)
         try:
             for pid in self.patient_ids():
+                if keep is not None and not keep(pid):
+                    continue
                 by_key: dict[tuple[str, str], Resource] = {}
                 for packed in self._locators[pid]:
                     resource = reader.load(packed)
