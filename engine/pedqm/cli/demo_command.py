@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import io
+import os
 import sys
 from importlib import resources
 from typing import Any
 
 from ..cql import compile_library, to_cql
+from .arguments import positive_int
 from .errors import UsageError
 
 
@@ -23,6 +25,8 @@ def register(sub: Any) -> None:
     p.add_argument("--cql", action="store_true", help="show the bundled CQL example instead")
     p.add_argument("--now", default="2025-06-30T12:00:00+00:00", help="the evaluation date-time of the CQL example")
     p.add_argument("--measure", action="append", help="only these measure ids (repeatable)")
+    p.add_argument("--workers", type=positive_int, default=None,
+                   help="processes evaluating partitions of the population (default: 2 where there are 2 cores)")
     p.set_defaults(run=run)
 
 
@@ -71,8 +75,8 @@ def run_library_demo(args: argparse.Namespace) -> int:
     population = population_root()
     assert population is not None
     source = open_source(population)
-    shared = source.shared_resources()
-    run = run_library(packages, source.patients(), shared)
+    workers = args.workers or min(2, os.cpu_count() or 1)
+    run = run_library(packages, source, workers=workers)
     console = Console(file=io.StringIO(), width=150, record=True)
     console.print(f"pedqm: {len(run.overall)} measures over {run.n_patients} synthetic patients ({population})")
     for mid, pkg in packages.items():
@@ -88,7 +92,7 @@ def run_library_demo(args: argparse.Namespace) -> int:
         console.print(table)
     for mid, why in run.failures.items():
         console.print(f"{mid}: not run: {why}")
-    if source.issues:
-        console.print(f"{len(source.issues)} resources skipped while reading the population")
+    if run.issues:
+        console.print(f"{len(run.issues)} resources skipped while reading the population")
     sys.stdout.write(console.export_text())
     return 0

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..synth import DEFAULT_PATIENTS, DEFAULT_SEED, SynthConfig, generate, read_practices_csv
+from ..synth.config import default_shards
 
 
 def register(sub: Any) -> None:
@@ -19,6 +20,10 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", "-s", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     p.add_argument("--practices", type=Path, metavar="CSV",
                    help="practices and their care-gap rates, in the layout of a generated practices.csv")
+    p.add_argument("--shards", type=int, metavar="K",
+                   help="write patient-partitioned NDJSON: K shard directories by patient-id hash, and common/ "
+                        "(default: 1 up to 5,000 patients, else about 25,000 a shard, 4 to 64), so that workers "
+                        "read their own shards (pedqm evaluate --workers)")
     p.add_argument("--no-gzip", action="store_true", help="write plain .ndjson instead of .ndjson.gz")
     p.add_argument("--report", action="store_true",
                    help="read the output back and print prevalence and per-practice rates (Markdown)")
@@ -31,6 +36,9 @@ def run(args: argparse.Namespace) -> int:
         if args.practices is not None:
             practices = read_practices_csv(args.practices)
             config = replace(config, practices=practices, patients=sum(p.size for p in practices))
+        if args.shards is not None and args.shards < 1:
+            raise ValueError(f"--shards must be at least 1, got {args.shards}")
+        config = replace(config, shards=args.shards or default_shards(config.patients))
         config.resolved_practices()  # validates sizes before anything is written
     except (OSError, ValueError) as exc:
         print(f"pedqm synth: {exc}", file=sys.stderr)

@@ -209,6 +209,7 @@ class SynthConfig:
     prevalence: Prevalence = field(default_factory=Prevalence)
     young_adult_weight: float = 1.1  # ages 18-21 together, against 1.0 for each year 0-17
     gzip: bool = True
+    shards: int = 1  # >1: patient-partitioned NDJSON (shard-NNN/ by patient-id hash, and common/)
 
     def resolved_practices(self) -> tuple[Practice, ...]:
         """The configured practices, or the default roster sized to ``patients``."""
@@ -218,6 +219,14 @@ class SynthConfig:
                 raise ValueError(f"practice sizes add up to {total}, not {self.patients} patients")
             return self.practices
         return default_practices(self.patients, self.seed)
+
+
+def default_shards(patients: int) -> int:
+    """Shards for a population of ``patients``: none (one flat Bulk layout) up to 5,000, else about
+    25,000 children a shard, at least 4 so that 2 to 4 workers balance, at most 64."""
+    if patients <= 5000:
+        return 1
+    return min(64, max(4, -(-patients // 25000)))
 
 
 def _largest_remainder(weights: Sequence[float], total: int) -> list[int]:

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..fhir.sources.partition import COMMON_DIR, partition_of, shard_name
 from . import codes as C
 from .config import GENERATOR_VERSION, Practice, SynthConfig, write_practices_csv
 from .directory import PAYERS, Directory, build_directory
@@ -47,7 +48,16 @@ class GenerationSummary:
         lines = [f"pedqm synth {GENERATOR_VERSION}: {self.config.patients} patients, seed {self.config.seed}, "
                  f"{len(self.practices)} practices, {self.resources} resources, {self.bytes / 1e6:.1f} MB "
                  f"in {self.seconds:.1f} s"]
-        lines += [f"  {name}: {n} resources, {b / 1e6:.2f} MB" for name, (n, b) in sorted(self.files.items())]
+        if self.config.shards > 1:  # per resource type over all shards: K x 12 lines say nothing more
+            by_type: dict[str, list[int]] = {}
+            for name, (n, b) in self.files.items():
+                totals = by_type.setdefault(name.rsplit("/", 1)[-1], [0, 0])
+                totals[0] += n
+                totals[1] += b
+            lines.append(f"  patient-partitioned: {self.config.shards} shards (shard-000/ ...) and common/")
+            lines += [f"  {name}: {n} resources, {b / 1e6:.2f} MB" for name, (n, b) in sorted(by_type.items())]
+        else:
+            lines += [f"  {name}: {n} resources, {b / 1e6:.2f} MB" for name, (n, b) in sorted(self.files.items())]
         return "\n".join(lines)
 
 
@@ -147,11 +157,16 @@ def generate(config: SynthConfig, out: Path) -> GenerationSummary:
     practices = config.resolved_practices()
     directory = build_directory(practices, config.seed)
     medicaid_share = sum(p.size * p.medicaid_share for p in practices) / sum(p.size for p in practices)
-    writer = NdjsonWriter(out, compress=config.gzip)
+    if config.shards < 1:
+        raise ValueError(f"shards must be at least 1, got {config.shards}")
+    sharded = config.shards > 1
+    common = NdjsonWriter(out / COMMON_DIR if sharded else out, compress=config.gzip)
+    shards = [NdjsonWriter(out / shard_name(k), compress=config.gzip) for k in range(config.shards)] if sharded \
+        else [common]
     counts: dict[str, int] = {}
     try:
         for res in directory.resources:
-            writer.write(res)
+            common.write(res)
         width = max(5, len(str(config.patients)))
         n = 0
         for practice in practices:
@@ -163,15 +178,26 @@ def generate(config: SynthConfig, out: Path) -> GenerationSummary:
                 child = make_child(pid, practice, directory, config, rng, medicaid_share)
                 chart = Chart(child, config, directory, rng)
                 build_history(chart)
+                writer = shards[partition_of(pid, config.shards)]
                 writer.write(patient_resource(child, directory))
                 for res in coverage_resources(child, config, rng):
                     writer.write(res)
                 for res in sorted(chart.resources, key=_chronological):
                     writer.write(res)
     finally:
-        files = writer.close()
+        files = _close_all(out, common, shards if sharded else [])
     write_practices_csv(practices, out / PRACTICES_CSV)
     return GenerationSummary(config, practices, files, counts, time.perf_counter() - started)
+
+
+def _close_all(out: Path, common: NdjsonWriter, shards: list[NdjsonWriter]) -> dict[str, tuple[int, int]]:
+    """Every writer closed; files named relative to ``out`` (``shard-003/Patient.ndjson.gz``)."""
+    files: dict[str, tuple[int, int]] = {}
+    for writer in [common, *shards]:
+        prefix = "" if writer.out == out else f"{writer.out.name}/"
+        for name, figures in writer.close().items():
+            files[prefix + name] = figures
+    return files
 
 
 def _chronological(res: Resource) -> tuple[str, str]:
