@@ -29,7 +29,7 @@ def _subject_lists() -> defaultdict[str, list[str]]:
     return defaultdict(list)
 
 
-def _strata() -> defaultdict[str, defaultdict[str, Counter[str]]]:
+def _strata() -> dict[str, dict[str, Counter[str]]]:
     return defaultdict(_value_counts)
 
 
