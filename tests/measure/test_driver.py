@@ -182,3 +182,12 @@ def test_evaluate_usage_errors(flat: Path, capsys: pytest.CaptureFixture[str]) -
     assert "one measure" in capsys.readouterr().err
     assert main(["evaluate", "lead-screening", "--data", str(flat), "--by", "nosuch.csv"]) == 2
     assert main(["evaluate", "lead-screening", "--data", str(flat), "--scheduler", "tcp://x:1"]) == 2
+
+
+def test_a_bad_attribution_list_is_a_usage_error_before_any_work(flat: Path, tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "list.csv"
+    bad.write_text("who,where\na,b\n")
+    assert main(["evaluate", "lead-screening", "--data", str(flat), "--attribution", str(bad)]) == 2
+    assert "an attribution CSV needs a patient column" in capsys.readouterr().err
+    assert main(["demo", "--measure", "lead-screening", "--attribution", str(bad)]) == 2

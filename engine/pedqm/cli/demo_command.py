@@ -13,6 +13,7 @@ import io
 import os
 import sys
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from ..cql import compile_library, to_cql
@@ -25,6 +26,9 @@ def register(sub: Any) -> None:
     p.add_argument("--cql", action="store_true", help="show the bundled CQL example instead")
     p.add_argument("--now", default="2025-06-30T12:00:00+00:00", help="the evaluation date-time of the CQL example")
     p.add_argument("--measure", action="append", help="only these measure ids (repeatable)")
+    p.add_argument("--attribution", type=Path, metavar="FILE",
+                   help="attribute children by this list (CSV, or FHIR Group JSON as in the Da Vinci ATR IG) "
+                        "instead of the practice rules")
     p.add_argument("--workers", type=positive_int, default=None,
                    help="processes evaluating partitions of the population (default: 2 where there are 2 cores)")
     p.set_defaults(run=run)
@@ -76,7 +80,15 @@ def run_library_demo(args: argparse.Namespace) -> int:
     assert population is not None
     source = open_source(population)
     workers = args.workers or min(2, os.cpu_count() or 1)
-    run = run_library(packages, source, workers=workers)
+    if args.attribution is not None:
+        from ..measure.attribution import AttributionError, read_attribution_list
+
+        try:
+            read_attribution_list(args.attribution)
+        except AttributionError as exc:
+            raise UsageError(f"--attribution: {exc}") from exc
+    run = run_library(packages, source, workers=workers,
+                      by=str(args.attribution) if args.attribution is not None else "practice")
     console = Console(file=io.StringIO(), width=150, record=True)
     console.print(f"pedqm: {len(run.overall)} measures over {run.n_patients} synthetic patients ({population})")
     for mid, pkg in packages.items():

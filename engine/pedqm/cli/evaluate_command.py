@@ -79,8 +79,15 @@ def check_arguments(args: argparse.Namespace) -> tuple[str, str] | None:
         if args.by is not None:
             raise UsageError("give --by or --attribution, not both (--attribution FILE is --by FILE)")
         args.by = str(args.attribution)
-    if args.by is not None and args.by not in ("practice", "clinician") and not Path(args.by).is_file():
-        raise UsageError(f"--by: use practice, clinician or an attribution file; no such file: {args.by}")
+    if args.by is not None and args.by not in ("practice", "clinician"):
+        if not Path(args.by).is_file():
+            raise UsageError(f"--by: use practice, clinician or an attribution file; no such file: {args.by}")
+        from ..measure.attribution import AttributionError, read_attribution_list
+
+        try:  # read here once, so a bad list is a usage error before any work, not a worker's failure
+            read_attribution_list(Path(args.by))
+        except AttributionError as exc:
+            raise UsageError(f"--by: {exc}") from exc
     if args.scheduler and args.backend != "dask":
         raise UsageError("--scheduler applies to --backend dask")
     if args.backend == "spark":

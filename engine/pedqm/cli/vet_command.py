@@ -24,6 +24,8 @@ def register(sub: Any) -> None:
     add_data_arguments(p)
     p.add_argument("--by", default="practice", metavar="practice|clinician|FILE",
                    help="attribute patients to practices (default), clinicians, or by a CSV / FHIR Group file")
+    p.add_argument("--attribution", type=Path, metavar="FILE",
+                   help="the attribution list (CSV, or FHIR Group JSON as in the Da Vinci ATR IG); the same as --by FILE")
     p.add_argument("--output", "-o", type=Path, default=Path("vet-report.html"),
                    help="the HTML report (default: vet-report.html)")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
@@ -37,6 +39,10 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.attribution is not None:
+        if args.by != "practice":
+            raise UsageError("give --by or --attribution, not both (--attribution FILE is --by FILE)")
+        args.by = str(args.attribution)
     by: str | Path = args.by
     if args.by not in ("practice", "clinician"):
         by = Path(args.by)

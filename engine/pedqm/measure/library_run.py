@@ -16,11 +16,13 @@ __all__ = ["UNATTRIBUTED", "rows", "run_library"]
 
 
 def run_library(packages: dict[str, MeasurePackage], data: Any, period: tuple[str, str] | None = None, *,
-                workers: int = 1, progress: Callable[[int], None] | None = None) -> RunResult:
-    """Every package over ``data`` (a source or a path), overall and per practice; a measure that
-    cannot be compiled is listed in ``failures`` and the others run."""
+                workers: int = 1, by: str = "practice", progress: Callable[[int], None] | None = None) -> RunResult:
+    """Every package over ``data`` (a source or a path), overall and per practice (or per entity of
+    the attribution list ``by``); a measure that cannot be compiled is listed in ``failures`` and
+    the others run."""
+    by = by if by in ("practice", "clinician") else str(Path(by).resolve())
     plan = RunPlan(tuple((mid, str(Path(pkg.source).resolve())) for mid, pkg in packages.items()),
-                   period=period, by="practice", tolerate_failures=True)
+                   period=period, by=by, tolerate_failures=True)
     return run(plan, data, workers=workers, packages=packages, progress=progress)
 
 
