@@ -191,3 +191,19 @@ def test_a_bad_attribution_list_is_a_usage_error_before_any_work(flat: Path, tmp
     assert main(["evaluate", "lead-screening", "--data", str(flat), "--attribution", str(bad)]) == 2
     assert "an attribution CSV needs a patient column" in capsys.readouterr().err
     assert main(["demo", "--measure", "lead-screening", "--attribution", str(bad)]) == 2
+
+
+def test_measures_evaluating_one_record_share_its_wrapped_resources_and_codes(flat: Path) -> None:
+    from pedqm.cql.runtime.values import Code
+    from pedqm.fhir.retrieve import RecordDataProvider
+
+    record = next(r for r in PartitionSource(flat, 0, 1).patients() if r.of_type("Immunization"))
+    first, second = RecordDataProvider(record), RecordDataProvider(record)  # as two measures' requests
+    ask = {"context": "Patient", "context_value": None, "code_path": None, "codes": None, "comparator": None}
+    a = first.retrieve("FHIR.Immunization", **ask)
+    b = second.retrieve("FHIR.Immunization", **ask)
+    assert a and all(x is y for x, y in zip(a, b, strict=True))
+    code = record.of_type("Immunization")[0]["vaccineCode"]["coding"][0]
+    ask.update(code_path="vaccineCode", codes=[Code(code["code"], code["system"])], comparator="=")
+    assert first.retrieve("FHIR.Immunization", **ask) == second.retrieve("FHIR.Immunization", **ask)
+    assert len(record.memo["retrieve.codes"]) == len(a)  # each resource's codes read once for both

@@ -41,6 +41,9 @@ class PatientRecord:
     patient_id: str
     resources: list[Resource] = field(default_factory=list)
     _by_type: dict[str, list[Resource]] | None = field(default=None, repr=False, compare=False)
+    # values derived from this record that do not depend on who asks (wrapped resources, their
+    # codes), shared by every measure evaluating it: see fhir/retrieve.py
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def patient(self) -> Resource | None:

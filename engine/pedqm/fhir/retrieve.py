@@ -139,7 +139,12 @@ class RecordDataProvider:
         # retrieves are deterministic within one patient's evaluation: answer repeats from memory,
         # and wrap each resource once so the properties it has converted are reused
         self._results: dict[tuple[Any, ...], list[FhirNode]] = {}
-        self._nodes: dict[tuple[str, int], FhirNode] = {}
+        # wrapped resources and the codes at a code path depend only on the resource and the
+        # model, so they live in the record's memo and every measure evaluating this record
+        # (the driver runs them all on one record) reuses them: each resource is wrapped, and
+        # each code element read and converted, once per patient rather than once per measure
+        self._nodes: dict[tuple[str, int, int], FhirNode] = record.memo.setdefault("retrieve.nodes", {})
+        self._codes: dict[tuple[int, str, bool], list[Any]] = record.memo.setdefault("retrieve.codes", {})
         self._shared: dict[str, list[Resource]] = {}
         for r in shared:
             self._shared.setdefault(r.get("resourceType", ""), []).append(r)
@@ -190,9 +195,10 @@ class RecordDataProvider:
         type_name = f"{model.name}.{class_name}"
         nodes = []
         for r in selected:
-            node = self._nodes.get((type_name, id(r)))
+            key = (type_name, id(model), id(r))
+            node = self._nodes.get(key)
             if node is None:
-                node = self._nodes[(type_name, id(r))] = FhirNode(model, type_name, r)
+                node = self._nodes[key] = FhirNode(model, type_name, r)
             nodes.append(node)
         if codes is not None and code_path is not None:
             nodes = [n for n in nodes if self._code_matches(n, code_path, codes, comparator or "in", follow_references)]
@@ -212,6 +218,14 @@ class RecordDataProvider:
 
     def _code_matches(self, node: FhirNode, code_path: str, codes: Any, comparator: str,
                       follow_references: bool = False) -> bool:
+        key = (id(node), code_path, follow_references)  # nodes are kept in the memo, so ids stay theirs
+        items = self._codes.get(key)
+        if items is None:
+            items = self._codes[key] = self._code_values(node, code_path, follow_references)
+        return any(self._item_matches(item, codes, comparator) for item in items)
+
+    def _code_values(self, node: FhirNode, code_path: str, follow_references: bool) -> list[Any]:
+        """The System values (Concepts, Codes, strings) at a resource's code path."""
         value: Any = node
         for step in code_path.split("."):
             if isinstance(value, list):
@@ -219,12 +233,12 @@ class RecordDataProvider:
             elif isinstance(value, FhirNode):
                 value = read_property(value, step)
             else:
-                return False
+                return []
         items = value if isinstance(value, list) else [value]
         items = [v.to_system() if isinstance(v, FhirNode) else v for v in items if v is not None]
         if follow_references and "." not in code_path:
             items += self._referenced_codes(node.data, code_path)
-        return any(self._item_matches(item, codes, comparator) for item in items)
+        return items
 
     def _referenced_codes(self, resource: Resource, code_path: str) -> list[Concept]:
         """The code of a resource that the code element references instead of coding it in
