@@ -37,6 +37,7 @@ from .results import MeasureResult
 UNATTRIBUTED = "unattributed"
 BACKENDS = ("local", "dask", "spark")
 Progress = Callable[[int], None]
+RecordHook = Callable[[PatientRecord, "str | None", "dict[str, SubjectResult]"], None]
 
 
 @dataclass(frozen=True)
@@ -163,20 +164,28 @@ class Evaluator:
                 return str(start), str(end)
         return "0001-01-01", "9999-12-31"
 
-    def run(self, records: Iterable[PatientRecord], shared: list[Resource],
-            progress: Progress | None = None) -> RunResult:
-        """One pass over ``records``: every measure for each record, folded overall and per entity."""
-        calculators = self.calculators(shared)
+    def run(self, records: Iterable[PatientRecord], shared: list[Resource], progress: Progress | None = None, *,
+            calculators: dict[str, MeasureCalculator] | None = None, attributor: Attributor | None = None,
+            on_record: RecordHook | None = None) -> RunResult:
+        """One pass over ``records``: every measure for each record, folded overall and per entity.
+
+        A consumer with more to do per patient (``pedqm vet``: diagnostics, patient features)
+        gives its own ``calculators`` and ``attributor`` and is called with each record, its
+        entity (None when unattributed) and its subject results."""
+        calculators = calculators if calculators is not None else self.calculators(shared)
         out = RunResult(failures=dict(self.failures))
+        if attributor is None and self.plan.by:
+            attributor = make_attributor(self.plan.by, self.attribution_period(), shared)
         for name, calc in calculators.items():
             out.overall[name] = MeasureResult(calc.definition, calc.period, keep_subjects=self.plan.keep_subjects)
-            if self.plan.by is not None:
+            if attributor is not None:
                 out.by_entity[name] = {}
-        attributor = make_attributor(self.plan.by, self.attribution_period(), shared) if self.plan.by else None
         for i, record in enumerate(records, 1):
             out.n_patients += 1
             results = {name: calc.evaluate(record) for name, calc in calculators.items()}
-            self.fold(out, calculators, attributor, record, results)
+            entity = self.fold(out, calculators, attributor, record, results)
+            if on_record is not None:
+                on_record(record, entity, results)
             if progress is not None:
                 progress(i)
         if attributor is not None:
@@ -185,10 +194,10 @@ class Evaluator:
         return out
 
     def fold(self, out: RunResult, calculators: dict[str, MeasureCalculator], attributor: Attributor | None,
-             record: PatientRecord, results: dict[str, SubjectResult]) -> None:
-        entity = None
-        if attributor is not None:
-            entity = attributor.attribute(record)[0] or UNATTRIBUTED
+             record: PatientRecord, results: dict[str, SubjectResult]) -> str | None:
+        """Add one record's results overall and to its entity's; the entity (None: unattributed)."""
+        attributed = attributor.attribute(record)[0] if attributor is not None else None
+        entity = (attributed or UNATTRIBUTED) if attributor is not None else None
         for name, result in results.items():
             out.overall[name].add(result)
             if entity is not None:
@@ -198,6 +207,7 @@ class Evaluator:
                     per = out.by_entity[name][entity] = MeasureResult(calc.definition, calc.period,
                                                                       keep_subjects=self.plan.keep_subjects)
                 per.add(result)
+        return attributed
 
 
 def _extra_strata(names: tuple[str, ...], period_end: str | None) -> dict[str, Any]:

@@ -14,8 +14,9 @@ from typing import Any
 
 from ..cql.context import EvaluationContext
 from ..fhir.records import PatientRecord
-from ..measure.calculator import MeasureCalculator
+from ..measure.calculator import MeasureCalculator, SubjectResult
 from ..measure.definition import DEN, DENEX, DENEXCEP, IPP, NUMER, NUMEX, POPULATION_ORDER
+from ..measure.driver import Evaluator, RunPlan
 from .attribution import Attributor
 from .diagnostics import DiagnosticsCollector, RecordingProvider
 from .patient_features import PatientFeatures, features
@@ -71,13 +72,15 @@ class RecordingCalculator(MeasureCalculator):
 def collect(rc: RecordingCalculator, records: Iterable[PatientRecord], attributor: Attributor,
             period: tuple[str, str], *, chronic: bool = True,
             progress: Callable[[int], None] | None = None) -> Collected:
+    """One pass of the driver (:mod:`pedqm.measure.driver`) with this calculator and attributor,
+    keeping per patient what the vetting statistics need."""
     diagnostics = rc.collector
     groups = rc.definition.groups
     out = Collected([[] for _ in groups], flow=[Counter() for _ in groups])
-    for i, record in enumerate(records, 1):
+
+    def keep(record: PatientRecord, entity: str | None, results: dict[str, SubjectResult]) -> None:
+        result = results[_MEASURE]
         out.n_patients += 1
-        result = rc.evaluate(record)
-        entity, _ = attributor.attribute(record)
         if entity is not None:
             out.entity_patients[entity] += 1
         if result.error is not None:
@@ -100,9 +103,14 @@ def collect(rc: RecordingCalculator, records: Iterable[PatientRecord], attributo
                 for m in g.members.get(IPP, []):
                     out.units[gi].append(Unit(m, record.patient_id, entity, frozenset(member_pops[m])))
         rc.last = None
-        if progress is not None:
-            progress(i)
+
+    plan = RunPlan(((_MEASURE, str(rc.package.source)),), period=period)
+    Evaluator(plan, {_MEASURE: rc.package}).run(records, rc.shared, progress, calculators={_MEASURE: rc},
+                                                  attributor=attributor, on_record=keep)
     return out
+
+
+_MEASURE = "measure"
 
 
 def unit_features(c: Collected, unit: Unit) -> dict[str, Any]:
