@@ -207,3 +207,26 @@ def test_measures_evaluating_one_record_share_its_wrapped_resources_and_codes(fl
     ask.update(code_path="vaccineCode", codes=[Code(code["code"], code["system"])], comparator="=")
     assert first.retrieve("FHIR.Immunization", **ask) == second.retrieve("FHIR.Immunization", **ask)
     assert len(record.memo["retrieve.codes"]) == len(a)  # each resource's codes read once for both
+
+
+def _stable(reports: Any) -> Any:
+    for r in reports if isinstance(reports, list) else [reports]:
+        r.pop("id", None)
+        r.pop("date", None)
+    return reports
+
+
+def test_evaluate_with_two_workers_writes_the_one_worker_report(sharded: Path, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    outs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}.json"
+        assert main(["evaluate", "lead-screening", "--data", str(sharded), "--workers", workers,
+                     "--output", str(out)]) == 0
+        outs.append(_stable(json.loads(out.read_text())))
+    assert outs[0] == outs[1] and outs[0]["resourceType"] == "MeasureReport"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "Organization.ndjson").write_text('{"resourceType":"Organization","id":"o"}\n')
+    assert main(["evaluate", "lead-screening", "--data", str(empty), "--workers", "2"]) == 2
+    assert "no patients" in capsys.readouterr().err
