@@ -230,3 +230,16 @@ def test_evaluate_with_two_workers_writes_the_one_worker_report(sharded: Path, t
     (empty / "Organization.ndjson").write_text('{"resourceType":"Organization","id":"o"}\n')
     assert main(["evaluate", "lead-screening", "--data", str(empty), "--workers", "2"]) == 2
     assert "no patients" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # a JVM start: about a minute; CI does not install the spark extra
+def test_spark_local_gives_the_local_result(sharded: Path) -> None:
+    """`pip install -e '.[spark]'` and Java 17, then `pytest -m slow -k spark`."""
+    import shutil
+
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs Java 17")
+    local = run(plan(by="practice"), sharded, workers=2)
+    spark = run(plan(by="practice"), sharded, workers=2, backend="spark")
+    assert figures(spark) == figures(local)

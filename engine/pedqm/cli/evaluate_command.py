@@ -36,9 +36,11 @@ def register(sub: Any) -> None:
                    help="the attribution list (CSV or FHIR Group JSON) giving the children each entity is accountable "
                         "for; the same as --by FILE")
     p.add_argument("--backend", choices=list(BACKENDS), default="local",
-                   help="local processes (default) or a Dask cluster (pip install 'pedqm[dask]')")
+                   help="local processes (default), a Dask cluster (pip install 'pedqm[dask]') or Spark "
+                        "(pip install 'pedqm[spark]', Java 17)")
     p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="the Dask scheduler (tcp://host:8786); default: a local cluster of --workers processes")
+                   help="the Dask scheduler (tcp://host:8786) or Spark master (spark://host:7077); default: a local "
+                        "cluster of --workers processes")
     p.add_argument("--partitions", type=positive_int, metavar="K",
                    help="patient partitions to cut the data into (default: its shards, else one per worker)")
     add_data_arguments(p)
@@ -88,10 +90,8 @@ def check_arguments(args: argparse.Namespace) -> tuple[str, str] | None:
             read_attribution_list(Path(args.by))
         except AttributionError as exc:
             raise UsageError(f"--by: {exc}") from exc
-    if args.scheduler and args.backend != "dask":
-        raise UsageError("--scheduler applies to --backend dask")
-    if args.backend == "spark":
-        raise UsageError("--backend spark is not available yet; use local or dask")
+    if args.scheduler and args.backend == "local":
+        raise UsageError("--scheduler applies to --backend dask (scheduler address) or spark (master URL)")
     if _many(args) and (args.report_type in ("individual", "subject-list") or args.format == "ndjson"):
         raise UsageError("with several measures, --all or --by the output is summaries: --format json, csv or table "
                          "(individual and subject-list reports are for one measure)")
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     for m in names:
         pkg = load_measure(m)
         packages[_plan_name(m)] = pkg
-    partitioned = args.workers > 1 or args.backend == "dask"
+    partitioned = args.workers > 1 or args.backend != "local"
     source = _open(args, partitioned)
     report_type = args.report_type or "summary"
     many = _many(args)

@@ -282,12 +282,11 @@ def run(plan: RunPlan, source: Any, *, workers: int = 1, backend: str = "local",
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}: use {', '.join(BACKENDS)}")
     data = _data_spec(source)
-    if backend == "spark":
-        raise NotImplementedError("the Spark backend is not built yet; use --backend local or dask")
-    if backend == "dask":
+    if backend in ("dask", "spark"):
         if data is None:
-            raise ValueError("the Dask backend needs data on disk (a directory or file) that its workers can read")
-        return _run_dask(plan, data, scheduler, workers, partitions, packages, progress)
+            raise ValueError(f"the {backend} backend needs data on disk (a directory or file) that its workers can read")
+        runner = _run_dask if backend == "dask" else _run_spark
+        return runner(plan, data, scheduler, workers, partitions, packages, progress)
     ev = evaluator_for(plan, packages)  # compiled here: errors surface before any data is read
     if workers <= 1:
         if data is not None and not hasattr(source, "patients"):
@@ -426,3 +425,45 @@ def _run_dask(plan: RunPlan, data: DataSpec, scheduler: str | None, workers: int
         if cluster is not None:
             cluster.close()
     return _merge_in_order(parts)
+
+
+def _run_spark(plan: RunPlan, data: DataSpec, master: str | None, workers: int, partitions: int | None,
+               packages: dict[str, MeasurePackage] | None, progress: Progress | None) -> RunResult:
+    """One Spark task per partition (``mapInPandas`` over a frame of partition numbers), each
+    returning its pickled partial result; merged here in partition order, as the other backends.
+    ``master`` is a Spark master URL (default ``local[workers]``)."""
+    import pickle
+
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise ImportError("the Spark backend needs the optional extra: pip install 'pedqm[spark]' (and Java 17)") from exc
+    Evaluator(plan, packages)  # compile here first: a broken measure fails now, not in every task
+    n = _partition_count(data, max(workers, 1), partitions)
+    import os
+    import sys
+
+    if master is None:  # local workers run this interpreter (its environment has pedqm), not `python3`
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    spark = (SparkSession.builder.appName("pedqm").master(master or f"local[{max(workers, 1)}]")
+             .config("spark.ui.enabled", "false").getOrCreate())
+    try:
+        frame = spark.createDataFrame([(i,) for i in range(n)], "part int").repartition(n, "part")
+
+        def evaluate(batches: Iterable[Any]) -> Iterator[Any]:
+            import pandas as pd
+
+            for batch in batches:
+                for i in batch["part"]:
+                    result = evaluate_partition(plan, data, int(i), n)
+                    yield pd.DataFrame({"part": [int(i)], "result": [pickle.dumps(result)]})
+
+        rows = frame.mapInPandas(evaluate, schema="part int, result binary").collect()
+    finally:
+        if master is None:
+            spark.stop()
+    parts = [pickle.loads(bytes(r["result"])) for r in sorted(rows, key=lambda r: r["part"])]
+    result = _merge_in_order(parts)
+    if progress is not None:
+        progress(result.n_patients)
+    return result
