@@ -16,6 +16,12 @@ result does not depend on which worker ran which partition or when. Backends:
   (which cannot be partitioned without reading it) is read here and shipped in chunks instead.
 - ``dask``: one task per partition on a ``dask.distributed`` cluster (``scheduler`` address, or
   an in-process LocalCluster); workers compile the measures on their first task.
+- ``spark``: one ``mapInPandas`` task per partition (``scheduler`` is the master URL, default
+  ``local[workers]``), each returning its pickled partial result.
+
+Within one process the measures share each patient's work where it does not depend on the
+measure: the record is read and parsed once, and its wrapped resources and the codes at each code
+path are kept in the record's memo for every measure's retrieves (``fhir/retrieve.py``).
 """
 
 from __future__ import annotations
