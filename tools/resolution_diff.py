@@ -701,16 +701,27 @@ def _hash_files(paths: Iterable[Path]) -> str:
     return h.hexdigest()
 
 
-def _fingerprints() -> dict[str, str]:
-    """What each side's cached records depend on besides the library texts."""
-    tool = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+def _engine_hash() -> str:
     engine_files = [p for p in (ENGINE / "pedqm").rglob("*") if p.is_file()
                     and p.suffix in (".py", ".lark", ".json") and "__pycache__" not in p.parts]
+    return _hash_files(engine_files)
+
+
+@functools.cache
+def _fingerprints() -> dict[str, str]:
+    """What each side's cached records depend on besides the library texts. The engine's
+    files are hashed when this module is imported (beside the engine, at the start of a test
+    session), so that the key names the code this process runs: a long test run whose files
+    are edited meanwhile must not file its older results under the new files' key."""
+    tool = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
     oracle = _oracle()
     mi = "".join(f"{x.name}:{x.stat().st_size}:{x.stat().st_mtime_ns}"
                  for x in sorted(oracle.modelinfo_dir().glob("*.xml")))
     translator = hashlib.sha256(f"{oracle.translator_version()}|{mi}".encode()).hexdigest()
-    return {"pedqm": tool + _hash_files(engine_files), "elm": tool + translator}
+    return {"pedqm": tool + _ENGINE_HASH_AT_IMPORT, "elm": tool + translator}
+
+
+_ENGINE_HASH_AT_IMPORT = _engine_hash()
 
 
 def _cache_key(side: str, src: Source, fingerprints: dict[str, str]) -> str:
