@@ -18,6 +18,7 @@ from . import (
     demo_command,
     errors,
     evaluate_command,
+    explain_command,
     list_command,
     synth_command,
     test_command,
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_command.register(sub)
     synth_command.register(sub)
     vet_command.register(sub)
+    explain_command.register(sub)
     return parser
 
 

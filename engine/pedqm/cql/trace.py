@@ -56,6 +56,8 @@ class Clause:
     span: Span
     root: bool  # the whole body of its owner
     detail: str | None = None  # a retrieve's data type and value set, a reference's name
+    library_key: str = ""  # the registry key of `library` (name|version)
+    target: str | None = None  # the library key of the definition or function a reference names
 
     @property
     def key(self) -> str:
@@ -136,7 +138,7 @@ class Tracer:
         self._by_span[span_key] = index
         self.clauses.append(Clause(index, lib.name or lib.key, lib.version, name, kind, _kind(node),
                                    Span(loc.line, loc.column, loc.end_line or loc.line, loc.end_column or loc.column),
-                                   root, _detail(node, lib)))
+                                   root, _detail(node, lib), lib.key, _target(node)))
         if isinstance(node, model.Retrieve):
             return self._retrieve_wrapper(fn, index)
         return self._wrapper(fn, index)
@@ -201,6 +203,10 @@ def _kind(node: model.Node) -> str:
     if isinstance(node, model.Logical):
         return f"Logical:{node.op}"
     return type(node).__name__
+
+
+def _target(node: model.Node) -> str | None:
+    return node.library if isinstance(node, (model.ExpressionRef, model.FunctionRef)) else None
 
 
 def _detail(node: model.Node, lib: ResolvedLibrary) -> str | None:
