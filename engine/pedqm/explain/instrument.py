@@ -7,6 +7,7 @@ runs); the traced copy is compiled from the same resolved libraries with a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,18 +42,30 @@ class TracedCalculator(MeasureCalculator):
         self.tracer = Tracer()
         self.library = traced_library(self.library, self.tracer)
         self._ctx: EvaluationContext | None = None
+        self.listeners: list[Callable[[TracedResult], None]] = []
+        self.last: TracedResult | None = None
 
     def context(self, record: PatientRecord) -> EvaluationContext:
         self._ctx = super().context(record)
         return self._ctx
 
-    def evaluate_traced(self, record: PatientRecord) -> TracedResult:
+    def evaluate(self, record: PatientRecord) -> SubjectResult:
+        """The patient's result, as :class:`MeasureCalculator` gives it; the trace and values are
+        kept in `last` and handed to each listener (coverage counts them)."""
         trace = self.tracer.begin(record.patient_id)
         self._ctx = None
-        result = self.evaluate(record)
+        result = super().evaluate(record)
         cache = self._ctx.cache if self._ctx is not None else {}
         values = {k: v for k, v in cache.items() if isinstance(k, tuple) and len(k) == 2 and not str(k[1]).startswith("$")}
-        return TracedResult(result, trace, values)
+        self.last = TracedResult(result, trace, values)
+        for listener in self.listeners:
+            listener(self.last)
+        return result
+
+    def evaluate_traced(self, record: PatientRecord) -> TracedResult:
+        self.evaluate(record)
+        assert self.last is not None
+        return self.last
 
     @property
     def clauses(self) -> list[Clause]:
