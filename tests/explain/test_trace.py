@@ -16,6 +16,8 @@ define "Either":
   "Small" or Count({1, 2, 3}) > 2
 define "Evens": ({1, 2, 3, 4}) X where X mod 2 = 0
 define "Unused": 5 > 4
+define "NotNull": 1 is not null
+define "Widened": 1 < 2.5
 """
 
 
@@ -79,3 +81,14 @@ def test_no_tracer_means_the_plain_closures() -> None:
 
 def test_truthiness_is_fqm_executions() -> None:
     assert [truthy(v) for v in (None, False, [], True, [0], 0, "")] == [False, False, False, True, True, True, True]
+
+
+def test_a_span_is_recorded_by_its_outermost_written_clause() -> None:
+    lib, tracer = _traced()
+    trace = tracer.begin()
+    assert lib.evaluate("NotNull") is True
+    [clause] = [c for c in tracer.clauses if c.owner == "NotNull"]
+    assert clause.kind == "OperatorCall:Not" and trace.result(clause.index) == "TRUE"  # not IsNull's false
+    assert lib.evaluate("Widened") is True
+    # the implicit ToDecimal(1) is not a clause of its own: only what the author wrote
+    assert [c.kind for c in tracer.clauses if c.owner == "Widened"] == ["OperatorCall:Less"]

@@ -11,16 +11,18 @@ builds the plain closures: the instrumentation costs nothing when off.
 
 Literals, alias, parameter and terminology references, properties and selectors are values
 rather than decisions and are not recorded (unless one is a definition's whole body); a node
-whose span is already a clause's (an implicit conversion around its operand) is recorded once.
+whose span is an enclosing clause's (`x is not null` is Not(IsNull(x))) is recorded by the
+outermost clause of that span, whose value is the one the author wrote.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
 
 from . import model
+from . import types as T
 from .resolver import ResolvedLibrary
 
 Fn = Callable[[Any], Any]
@@ -28,8 +30,9 @@ Fn = Callable[[Any], Any]
 # the node kinds that are clauses (besides every definition's and function's root)
 _CLAUSE_KINDS = (model.OperatorCall, model.Logical, model.If, model.Case, model.ExpressionRef, model.FunctionRef,
                  model.Query, model.Retrieve, model.Is, model.As, model.Message)
-# operators the resolver inserts around an operand: they share its span and say nothing new
-_CONVERSIONS = frozenset({"ImplicitConvert", "ToSystemValue"})
+# operators the resolver inserts around an operand (implicit conversions): over the operand's own
+# span they say nothing the author wrote, so the operand records the clause
+_CONVERSIONS = frozenset({"ImplicitConvert", "ToSystemValue", "DateTimeWithDefaultOffset", *T.IMPLICIT.values()})
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ class Tracer:
     def __init__(self) -> None:
         self.clauses: list[Clause] = []
         self._by_span: dict[tuple[str, int, int, int, int], int] = {}
-        self._owners: dict[str, dict[int, tuple[str, str, bool]]] = {}  # library key -> id(node) -> owner
+        self._owners: dict[str, dict[int, tuple[str, str, bool, bool]]] = {}  # library key -> id(node) -> owner
         self.current = Trace(0)
 
     def begin(self, subject: str | None = None) -> Trace:
@@ -121,18 +124,12 @@ class Tracer:
         owner = self._owner(lib, node)
         if owner is None or not node.loc.line:
             return fn
-        name, kind, root = owner
-        if not root:
-            if not isinstance(node, _CLAUSE_KINDS):
-                return fn
-            if isinstance(node, model.OperatorCall) and node.name in _CONVERSIONS:
-                return fn
+        name, kind, root, shadowed = owner
+        if shadowed or not _records(node, root):
+            return fn
         loc = node.loc
         span_key = (lib.key, loc.line, loc.column, loc.end_line, loc.end_column)
-        if span_key in self._by_span:  # the innermost node of a span records it
-            if root:  # ... and stands for the body it is the whole of
-                known = self.clauses[self._by_span[span_key]]
-                self.clauses[known.index] = replace(known, root=True)
+        if span_key in self._by_span:  # a node compiled twice (shared by the resolver) records once
             return fn
         index = len(self.clauses)
         self._by_span[span_key] = index
@@ -174,27 +171,69 @@ class Tracer:
 
         return traced_retrieve
 
-    def _owner(self, lib: ResolvedLibrary, node: model.Node) -> tuple[str, str, bool] | None:
+    def _owner(self, lib: ResolvedLibrary, node: model.Node) -> tuple[str, str, bool, bool] | None:
         owners = self._owners.get(lib.key)
         if owners is None:
             owners = self._owners[lib.key] = _owner_index(lib)
         return owners.get(id(node))
 
 
-def _owner_index(lib: ResolvedLibrary) -> dict[int, tuple[str, str, bool]]:
-    """id(node) -> (owning definition or function, its kind, whether the node is its whole body)."""
-    out: dict[int, tuple[str, str, bool]] = {}
+def _owner_index(lib: ResolvedLibrary) -> dict[int, tuple[str, str, bool, bool]]:
+    """id(node) -> (owning definition or function, its kind, whether the node is its whole body,
+    whether an enclosing clause has the same span and records it instead).
+
+    Of nodes sharing one span the outermost that is a clause records it: `x is not null` is
+    Not(IsNull(x)) over one span, and its clause result is the Not's."""
+    out: dict[int, tuple[str, str, bool, bool]] = {}
     roots: list[tuple[str, str, Any]] = [(d.name, "definition", d.expression) for d in lib.definitions.values()]
     roots += [(fm.name, "function", fm.body) for overloads in lib.functions.values() for fm in overloads]
     roots += [(p.name, "parameter", p.default) for p in lib.parameters.values()]
     for name, kind, root in roots:
         if root is None:
             continue
-        for n in model.walk([root]):
-            if isinstance(n, model.Node):
-                out.setdefault(id(n), (name, kind, n is root))
-        out[id(root)] = (name, kind, True)
+        seen: set[int] = set()
+        stack: list[tuple[Any, Any, bool]] = [(root, None, False)]  # (object, enclosing span, a clause records that span)
+        while stack:
+            obj, outer_span, covered = stack.pop()
+            if obj is None or isinstance(obj, (str, int, float, bool)) or id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            if isinstance(obj, (list, tuple)):
+                stack.extend((x, outer_span, covered) for x in obj)
+                continue
+            if isinstance(obj, dict):
+                stack.extend((x, outer_span, covered) for x in obj.values())
+                continue
+            if not is_dataclass(obj):
+                continue
+            span, cover = outer_span, covered
+            if isinstance(obj, model.Node):
+                loc = obj.loc
+                span = (loc.line, loc.column, loc.end_line, loc.end_column)
+                is_root = obj is root
+                shadowed = not is_root and span == outer_span and covered
+                out.setdefault(id(obj), (name, kind, is_root, shadowed))
+                cover = _records(obj, is_root) or (span == outer_span and covered)
+            stack.extend((getattr(obj, f.name), span, cover) for f in fields(obj) if f.name not in ("type", "candidates", "loc"))
     return out
+
+
+def _records(node: model.Node, root: bool) -> bool:
+    """Whether `node` is a clause (an implicit conversion over its operand's span is not)."""
+    if root:
+        return True
+    if not isinstance(node, _CLAUSE_KINDS):
+        return False
+    if isinstance(node, model.OperatorCall) and node.name in _CONVERSIONS and len(node.operands) == 1:
+        return _span(node.operands[0]) != _span(node)
+    if isinstance(node, model.As):
+        return _span(node.operand) != _span(node)
+    return True
+
+
+def _span(node: model.Node) -> tuple[int, int, int, int]:
+    loc = node.loc
+    return loc.line, loc.column, loc.end_line, loc.end_column
 
 
 def _kind(node: model.Node) -> str:
