@@ -133,8 +133,9 @@ def compare(deck: Path, limit: int = 0) -> dict[str, Any]:
         if fqm_true == our_true:
             agree += 1
         else:
+            results = dict(ours.counts[mine.index].results)
             differ.append({"library": lib, "statement": c["statement"], "localId": local_id, "span": str(mine.span),
-                           "fqm": c["finals"], "pedqm": dict(ours.counts[mine.index].results)})
+                           "fqm": c["finals"], "pedqm": results, "class": _classify(fqm_true, results)})
     defs = [c for c in ours.clauses if c.owner_kind == "definition"]
     n_ours, total_ours = ours.covered(defs)
     return {
@@ -143,6 +144,15 @@ def compare(deck: Path, limit: int = 0) -> dict[str, Any]:
         "pedqm": {"covered": n_ours, "clauses": total_ours},
         "matched": matched, "agree": agree, "unmatched_fqm_clauses": unmatched, "differences": differ,
     }
+
+
+def _classify(fqm_true: bool, ours: dict[str, int]) -> str:
+    """Why the covered status differs. cql-execution evaluates both operands of `and` / `or`;
+    pedqm stops at the first that decides (as the spec allows), so a clause behind a false
+    conjunct is UNHIT in pedqm where fqm-execution can find it true."""
+    if fqm_true and ours.get("UNHIT"):
+        return "short-circuit"
+    return "other"
 
 
 def main() -> int:
@@ -162,7 +172,7 @@ def main() -> int:
     print(f"  fqm clauses matched to a pedqm clause by span: {r['matched']} (unmatched: {r['unmatched_fqm_clauses']}); "
           f"covered status agrees on {r['agree']}")
     for d in r["differences"]:
-        print(f"    differs: {d['library']}.{d['statement']} {d['span']} fqm {d['fqm']} pedqm {d['pedqm']}")
+        print(f"    differs ({d['class']}): {d['library']}.{d['statement']} {d['span']} fqm {d['fqm']} pedqm {d['pedqm']}")
     return 0
 
 
