@@ -103,3 +103,22 @@ def test_coverage_agrees_with_fqm_execution(deck: str) -> None:
     assert r["matched"] >= 30
     assert [d for d in r["differences"] if d["class"] != "short-circuit"] == []
     assert r["agree"] + len(r["differences"]) == r["matched"]
+
+
+def test_population_coverage_names_dead_logic_and_unmatched_value_sets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lead = ROOT / "measure_library" / "lead-screening"
+    data = tmp_path / "data"
+    for c in ("no-test", "test-at-12-months-met", "excl-died"):
+        shutil.copytree(lead / "cases" / c, data / c)
+    page = tmp_path / "pop.html"
+    code = main(["evaluate", str(lead), "--data", str(data), "--coverage", "--coverage-html", str(page),
+                 "--no-progress", "--format", "json"])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "33% true  LeadScreeningInChildren.Denominator Exclusions  (1 of 3 patients it counted for)" in err
+    assert "50% true  LeadScreeningInChildren.Numerator  (1 of 2 patients it counted for)" in err
+    # nobody in these three had hospice care: its value set matched nothing, its clauses never fired
+    assert 'LeadScreeningInChildren: "Hospice Care" (line 54)' in err
+    assert "line 56:13  P.status in { 'completed', 'in-progress' }  [never evaluated]" in err
+    assert page.read_text().startswith("<!doctype html>")
+    assert main(["evaluate", str(lead), "--data", str(data), "--coverage", "--workers", "2"]) == 2

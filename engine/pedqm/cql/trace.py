@@ -257,4 +257,8 @@ def _detail(node: model.Node, lib: ResolvedLibrary) -> str | None:
         return what
     if isinstance(node, (model.ExpressionRef, model.FunctionRef)):
         return node.name
+    if isinstance(node, model.OperatorCall) and node.name in ("InValueSet", "AnyInValueSet"):
+        vs = node.operands[1] if len(node.operands) > 1 else None
+        if isinstance(vs, model.TerminologyRef):
+            return f"in: {vs.name}"
     return None

@@ -34,6 +34,7 @@ class ClauseCount:
 
     results: Counter[str] = field(default_factory=Counter)  # TRUE / FALSE / UNHIT / NA -> subjects
     evaluations: int = 0
+    true_anywhere: int = 0  # subjects for which it was true, relevant or not (value sets that matched)
 
     @property
     def status(self) -> str:
@@ -113,6 +114,8 @@ class Coverage:
         t = traced.trace
         for c in self.clauses:
             count = self.counts[c.index]
+            if t.result(c.index) == "TRUE":
+                count.true_anywhere += 1
             if (c.library_key, c.owner, c.owner_kind) not in relevant:
                 count.results["NA"] += 1
                 continue
@@ -151,6 +154,48 @@ class Coverage:
                 text = " ".join(sources.text(c.library_key, c).split())
                 text = text if len(text) <= 70 else text[:69] + "…"
                 lines.append(f"  {c.library} line {c.span.line}:{c.span.column}  {text}  [{why}]")
+        return "\n".join(lines) + "\n"
+
+    def unmatched_valuesets(self) -> list[tuple[str, str, list[int]]]:
+        """(library, value set, lines) for value sets whose retrieves and membership tests matched
+        nothing for any subject: a mis-coded value set, or data that does not use its codes."""
+        used: dict[tuple[str, str], list[Clause]] = {}
+        for c in self.clauses:
+            if c.detail and ": " in c.detail and (c.kind == "Retrieve" or c.detail.startswith("in: ")):
+                used.setdefault((c.library, c.detail.split(": ", 1)[1]), []).append(c)
+        return [(lib, vs, sorted({c.span.line for c in cs})) for (lib, vs), cs in used.items()
+                if not any(self.counts[c.index].true_anywhere for c in cs)]
+
+    def population_text(self, sources: Sources | None = None) -> str:
+        """Over a population: per definition how often it was true among the subjects for whom it
+        counted, the clauses that never fired, and the value sets that matched nothing."""
+        sources = sources or self.sources
+        n, total = self.covered()
+        lines = [f"population clause coverage: {n}/{total} clauses ({_pct(n, total)}) true for at least one of "
+                 f"{self.subjects} patient(s)" + (f", {self.errors} could not be evaluated" if self.errors else "")]
+        for (_, name, kind), cs in sorted(self.by_owner().items(), key=lambda kv: (kv[0][0], min(c.span.line for c in kv[1]))):
+            roots = [c for c in cs if c.root] or cs[:1]
+            counts = self.counts[roots[0].index].results
+            relevant = counts["TRUE"] + counts["FALSE"] + counts["UNHIT"]
+            if kind == "function":
+                continue
+            lines.append(f"  {_pct(counts['TRUE'], relevant):>5} true  {cs[0].library}.{name}  "
+                         f"({counts['TRUE']} of {relevant} patients it counted for)")
+        never = [c for c in self.clauses if self.counts[c.index].status != "TRUE"]
+        if never:
+            lines.append(f"clauses that never fired ({len(never)}):")
+            for c in sorted(never, key=lambda c: (c.library, c.span.line, c.span.column)):
+                text = " ".join(sources.text(c.library_key, c).split())
+                text = text if len(text) <= 70 else text[:69] + "…"
+                count = self.counts[c.index]
+                why = {"FALSE": f"evaluated for {count.results['FALSE']} patient(s), never true",
+                       "UNHIT": "never evaluated", "NA": "its populations were never relevant"}[count.status]
+                lines.append(f"  {c.library} line {c.span.line}:{c.span.column}  {text}  [{why}]")
+        unmatched = self.unmatched_valuesets()
+        if unmatched:
+            lines.append(f"value sets that matched nothing in the data ({len(unmatched)}):")
+            for lib, vs, where in unmatched:
+                lines.append(f"  {lib}: \"{vs}\" (line{'s' if len(where) > 1 else ''} {', '.join(map(str, where))})")
         return "\n".join(lines) + "\n"
 
     def to_json(self) -> dict[str, Any]:
