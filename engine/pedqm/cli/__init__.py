@@ -16,6 +16,7 @@ from . import (
     chronic_command,
     cql_command,
     demo_command,
+    diff_command,
     errors,
     evaluate_command,
     explain_command,
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth_command.register(sub)
     vet_command.register(sub)
     explain_command.register(sub)
+    diff_command.register(sub)
     return parser
 
 
