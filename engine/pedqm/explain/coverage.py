@@ -140,7 +140,7 @@ class Coverage:
         lines = [f"clause coverage: {n}/{total} ({_pct(n, total)}) over {self.subjects} case(s)"
                  + (f", {self.errors} could not be evaluated" if self.errors else "")]
         groups = self.by_owner()
-        for (lib_key, name, kind), cs in sorted(groups.items(), key=lambda kv: (kv[0][0], min(c.span.line for c in kv[1]))):
+        for (_lib_key, name, kind), cs in sorted(groups.items(), key=lambda kv: (kv[0][0], min(c.span.line for c in kv[1]))):
             k, tot = self.covered(cs)
             lib = cs[0].library
             lines.append(f"  {_pct(k, tot):>5}  {lib}.{name}{' (function)' if kind == 'function' else ''}  {k}/{tot}")

@@ -96,8 +96,8 @@ class MeasureDiff:
                         lines.append(f"      {version}: {r}")
             if len(self.movers) > limit:
                 lines.append(f"  ... and {len(self.movers) - limit} more")
-        for p, (a, b) in list(self.errors.items())[:limit]:
-            lines.append(f"  Patient/{p}: A {'error: ' + a if a else 'ok'}; B {'error: ' + b if b else 'ok'}")
+        for p, (err_a, err_b) in list(self.errors.items())[:limit]:
+            lines.append(f"  Patient/{p}: A {'error: ' + err_a if err_a else 'ok'}; B {'error: ' + err_b if err_b else 'ok'}")
         return "\n".join(lines) + "\n"
 
 

@@ -55,7 +55,7 @@ class TracedCalculator(MeasureCalculator):
         trace = self.tracer.begin(record.patient_id)
         self._ctx = None
         result = super().evaluate(record)
-        cache = self._ctx.cache if self._ctx is not None else {}
+        cache: dict[Any, Any] = self._ctx.cache if self._ctx is not None else {}
         values = {k: v for k, v in cache.items() if isinstance(k, tuple) and len(k) == 2 and not str(k[1]).startswith("$")}
         self.last = TracedResult(result, trace, values)
         for listener in self.listeners:
