@@ -198,6 +198,30 @@ class Coverage:
                 lines.append(f"  {lib}: \"{vs}\" (line{'s' if len(where) > 1 else ''} {', '.join(map(str, where))})")
         return "\n".join(lines) + "\n"
 
+    def population_summary(self, limit: int = 200) -> dict[str, Any]:
+        """`population_text` as data: per definition how often it was true, the clauses that never
+        fired (at most `limit`), the value sets that matched nothing."""
+        n, total = self.covered()
+        definitions = []
+        for (_, name, kind), cs in sorted(self.by_owner().items(), key=lambda kv: (kv[0][0], min(c.span.line for c in kv[1]))):
+            if kind == "function":
+                continue
+            counts = self.counts[([c for c in cs if c.root] or cs[:1])[0].index].results
+            definitions.append({"library": cs[0].library, "name": name, "true": counts["TRUE"],
+                                "counted": counts["TRUE"] + counts["FALSE"] + counts["UNHIT"]})
+        never = sorted((c for c in self.clauses if self.counts[c.index].status != "TRUE"),
+                       key=lambda c: (c.library, c.span.line, c.span.column))
+        return {
+            "patients": self.subjects, "covered": n, "clauses": total, "definitions": definitions,
+            "never_fired": [{"library": c.library, "definition": c.owner, "line": c.span.line, "column": c.span.column,
+                             "text": " ".join(self.sources.text(c.library_key, c).split())[:120],
+                             "status": self.counts[c.index].status,
+                             "evaluated_for": self.counts[c.index].results["FALSE"]} for c in never[:limit]],
+            "never_fired_total": len(never),
+            "unmatched_value_sets": [{"library": lib, "value_set": vs, "lines": lines}
+                                     for lib, vs, lines in self.unmatched_valuesets()],
+        }
+
     def to_json(self) -> dict[str, Any]:
         n, total = self.covered()
         return {

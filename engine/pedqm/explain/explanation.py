@@ -286,18 +286,18 @@ def _decide(tree: Node) -> tuple[list[Node], Node]:
             chain.append(node)
             continue
         if kind in ("Logical:And", "Logical:Or"):
-            operands = [o for o in _operands(node, kind) if o.result != "UNHIT" or o.hits]
-            value = node.value if node.kind != "definition" else node.value
-            want_false = value == "false"
-            decisive = [o for o in operands if (o.value == "false") == want_false and o.hits] if (
-                (kind == "Logical:And") == want_false) else []
-            if kind == "Logical:And" and want_false or kind == "Logical:Or" and not want_false:
-                if decisive:
-                    node = decisive[0]
-                    if node.kind == "ExpressionRef" and node.children:
-                        node = node.children[0]
-                        chain.append(node)
-                    continue
+            # false `and` / true `or`: the first operand with that value decided it; null: the
+            # first null operand; true `and` / false `or` needed every operand (stop here)
+            look_for = {("Logical:And", "false"): "false", ("Logical:Or", "true"): "true"}.get((kind, node.value or ""))
+            if node.value == "null":
+                look_for = "null"
+            decisive = [o for o in _operands(node, kind) if o.hits and o.value == look_for] if look_for else []
+            if decisive:
+                node = decisive[0]
+                if node.kind == "ExpressionRef" and node.children:
+                    node = node.children[0]
+                    chain.append(node)
+                continue
         break
     return chain, node
 

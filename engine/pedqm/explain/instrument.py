@@ -43,7 +43,7 @@ class TracedCalculator(MeasureCalculator):
         self.library = traced_library(self.library, self.tracer)
         self._ctx: EvaluationContext | None = None
         self.listeners: list[Callable[[TracedResult], None]] = []
-        self.last: TracedResult | None = None
+        self.last_traced: TracedResult | None = None
 
     def context(self, record: PatientRecord) -> EvaluationContext:
         self._ctx = super().context(record)
@@ -51,21 +51,21 @@ class TracedCalculator(MeasureCalculator):
 
     def evaluate(self, record: PatientRecord) -> SubjectResult:
         """The patient's result, as :class:`MeasureCalculator` gives it; the trace and values are
-        kept in `last` and handed to each listener (coverage counts them)."""
+        kept in `last_traced` and handed to each listener (coverage counts them)."""
         trace = self.tracer.begin(record.patient_id)
         self._ctx = None
         result = super().evaluate(record)
         cache: dict[Any, Any] = self._ctx.cache if self._ctx is not None else {}
         values = {k: v for k, v in cache.items() if isinstance(k, tuple) and len(k) == 2 and not str(k[1]).startswith("$")}
-        self.last = TracedResult(result, trace, values)
+        self.last_traced = TracedResult(result, trace, values)
         for listener in self.listeners:
-            listener(self.last)
+            listener(self.last_traced)
         return result
 
     def evaluate_traced(self, record: PatientRecord) -> TracedResult:
         self.evaluate(record)
-        assert self.last is not None
-        return self.last
+        assert self.last_traced is not None
+        return self.last_traced
 
     @property
     def clauses(self) -> list[Clause]:
