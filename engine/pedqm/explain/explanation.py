@@ -312,7 +312,9 @@ def _evidence(node: Node, depth: int = 0) -> str:
             if c.kind == "Retrieve" and c.hits:
                 retrieves.setdefault(c.name or c.text, c)
             elif c.kind == "ExpressionRef" and level == 0 and c.hits and c.name:
-                refs.append(f"'{c.name}' is {c.value}")
+                said = f"'{c.name}' is {c.value}"
+                if said not in refs:
+                    refs.append(said)
                 for d in c.children:
                     if level < 3:
                         visit(d, level + 1)
