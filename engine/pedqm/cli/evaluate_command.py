@@ -13,6 +13,7 @@ from typing import Any
 
 from ..chronic.classify import STRATIFIERS
 from ..measure import load_measure
+from ..measure.calculator import MeasureCalculator
 from ..measure.definition import POPULATION_ORDER
 from ..measure.driver import BACKENDS, RunPlan, RunResult
 from ..measure.results import MeasureResult
@@ -51,7 +52,7 @@ def register(sub: Any) -> None:
     p.add_argument("--report-type", choices=["individual", "subject-list", "summary"], default=None,
                    help="the MeasureReport to write with --format json or ndjson (default summary)")
     p.add_argument("--format", choices=["json", "ndjson", "csv", "table"], default=None,
-                   help="json (default with --output or --report-type), table (default on a terminal), ndjson (individual reports one per line), csv (one row per subject)")
+                   help="json (default with --output or --report-type), table (default on a terminal), ndjson (individual reports one per line), csv (one row per subject; booleans true/false, empty when unknown, an error column)")
     p.add_argument("--output", "-o", type=Path, help="write here instead of standard output")
     p.add_argument("--stratify-by", action="append", default=[], metavar="ALGORITHM", choices=list(STRATIFIERS),
                    help=f"add strata from the chronic-condition layer: {', '.join(STRATIFIERS)}")
@@ -62,6 +63,9 @@ def register(sub: Any) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--require-profile-tags", action="store_true",
                    help="a QI-Core retrieve returns only resources whose meta.profile claims the profile (fqm-execution's default)")
+    p.add_argument("--coverage", action="store_true",
+                   help="also report (on standard error) how often each clause was true, clauses that never fired, value sets that matched nothing")
+    p.add_argument("--coverage-html", type=Path, metavar="FILE", help="write that coverage as HTML of the CQL (implies --coverage)")
     p.set_defaults(run=run)
 
 
@@ -69,6 +73,11 @@ def check_arguments(args: argparse.Namespace) -> tuple[str, str] | None:
     """Every option checked before any work starts; the --period, normalised."""
     period = check_period(args.period, args.timezone_offset)
     check_output(args.output)
+    check_output(args.coverage_html, "--coverage-html")
+    if (args.coverage or args.coverage_html) and args.workers > 1:
+        raise UsageError("--coverage counts clauses in one process: leave out --workers")
+    if (args.coverage or args.coverage_html) and (args.all or len(args.measure) > 1 or args.backend != "local"):
+        raise UsageError("--coverage is for one measure in one process: leave out --all, other measures and --backend")
     if args.report_type is not None and args.format is not None and args.format not in REPORT_FORMATS:
         raise UsageError(f"--report-type {args.report_type} applies to --format json or ndjson; --format {args.format} "
                          "writes " + ("one row per subject" if args.format == "csv" else "the summary table")
@@ -134,9 +143,15 @@ def run(args: argparse.Namespace) -> int:
     progress, done = _progress(args)
     from ..measure import driver
 
+    coverage: list[Any] = []
+    calculator: Any = MeasureCalculator
+    if args.coverage or args.coverage_html:
+        from .test_command import _coverage_calculator
+
+        calculator = _coverage_calculator(coverage)
     try:
         outcome = driver.run(plan, source, workers=args.workers, backend=args.backend, scheduler=args.scheduler,
-                             partitions=args.partitions, packages=packages, progress=progress)
+                             partitions=args.partitions, packages=packages, progress=progress, calculator=calculator)
     finally:
         done()
     if partitioned and outcome.n_patients == 0 and not args.allow_empty:
@@ -169,6 +184,13 @@ def run(args: argparse.Namespace) -> int:
     first = next(iter(outcome.overall.values()), None)
     if first is not None:
         _report_problems(first, many)
+    if coverage:
+        package = next(iter(packages.values()))
+        sys.stderr.write(coverage[0].population_text())
+        if args.coverage_html:
+            args.coverage_html.write_text(coverage[0].html(f"Population clause coverage: {package.measure.url or package.source}"),
+                                          encoding="utf-8")
+            print(f"wrote {args.coverage_html}", file=sys.stderr)
     every_failed = [m for m, r in outcome.overall.items() if r.errors and len(r.errors) == r.n_subjects]
     if every_failed:
         print(f"pedqm evaluate: every patient ({outcome.n_patients}) could not be evaluated"
@@ -242,10 +264,9 @@ def render(result: MeasureResult, report_type: str, fmt: str) -> str:
     if fmt == "table":
         return summary_table(result)
     if fmt == "csv":
-        frame = result.to_dataframe()
-        buf = io.StringIO()
-        frame.to_csv(buf, index=False)
-        return buf.getvalue()
+        from ..measure.frame import to_csv
+
+        return to_csv(result)
     report = result.measure_report(report_type)
     if fmt == "ndjson":
         if report.get("resourceType") == "Bundle":

@@ -139,8 +139,10 @@ class Evaluator:
                     raise
                 self.failures[name] = str(exc).splitlines()[0]
 
-    def calculators(self, shared: list[Resource]) -> dict[str, MeasureCalculator]:
-        """One calculator per measure for a source whose shared resources are ``shared``."""
+    def calculators(self, shared: list[Resource],
+                    make: Callable[..., MeasureCalculator] = MeasureCalculator) -> dict[str, MeasureCalculator]:
+        """One calculator per measure for a source whose shared resources are ``shared`` (``make``:
+        another calculator class, such as the instrumented one that counts clause coverage)."""
         out: dict[str, MeasureCalculator] = {}
         for name, pkg in self.packages.items():
             try:
@@ -151,7 +153,7 @@ class Evaluator:
                     raise MeasurePackageError(
                         f"{pkg.source}: no measurement period given and the Measure has no effectivePeriod")
                 mp = measurement_period(str(start), str(end), self.plan.timezone_offset)
-                out[name] = MeasureCalculator(
+                out[name] = make(
                     pkg, mp, timezone_offset=self.plan.timezone_offset, now=self.plan.now, shared=shared,
                     extra_strata=_extra_strata(self.plan.stratify_by, str(end)),
                     require_profile_tags=self.plan.require_profile_tags)
@@ -279,12 +281,15 @@ def evaluate_partition(plan: RunPlan, data: DataSpec, index: int, count: int,
 
 def run(plan: RunPlan, source: Any, *, workers: int = 1, backend: str = "local", scheduler: str | None = None,
         partitions: int | None = None, packages: dict[str, MeasurePackage] | None = None,
-        progress: Progress | None = None) -> RunResult:
+        progress: Progress | None = None, calculator: Callable[..., MeasureCalculator] = MeasureCalculator) -> RunResult:
     """Run ``plan`` over ``source``: a ResourceSource, a path (str/Path) or a :class:`DataSpec`.
 
     ``workers`` > 1 or ``backend='dask'`` need data on disk to partition (a path, a DataSpec, or
     a FileSource); a server source with ``workers`` > 1 is read here and shipped to the workers.
+    ``calculator`` (another calculator class, e.g. coverage's) applies to one local process only.
     """
+    if calculator is not MeasureCalculator and (workers > 1 or backend != "local"):
+        raise ValueError("another calculator class runs in one local process only")
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}: use {', '.join(BACKENDS)}")
     data = _data_spec(source)
@@ -297,7 +302,8 @@ def run(plan: RunPlan, source: Any, *, workers: int = 1, backend: str = "local",
     if workers <= 1:
         if data is not None and not hasattr(source, "patients"):
             source = data.partition(0, 1)
-        result = ev.run(source.patients(), list(source.shared_resources()), progress)
+        shared = list(source.shared_resources())
+        result = ev.run(source.patients(), shared, progress, calculators=ev.calculators(shared, calculator))
         result.issues = list(getattr(source, "issues", []) or [])
         return result
     if data is None:
