@@ -19,6 +19,7 @@ from . import (
     errors,
     evaluate_command,
     list_command,
+    serve_command,
     synth_command,
     test_command,
     vet_command,
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_command.register(sub)
     synth_command.register(sub)
     vet_command.register(sub)
+    serve_command.register(sub)
     return parser
 
 

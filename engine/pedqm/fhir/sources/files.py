@@ -137,15 +137,30 @@ class FileSource:
         reader = _Reader(self._files)
         try:
             for pid in self.patient_ids():
-                by_key: dict[tuple[str, str], Resource] = {}
-                for packed in self._locators[pid]:
-                    resource = reader.load(packed)
-                    by_key[(resource["resourceType"], resource["id"])] = resource
-                patient = by_key.pop(("Patient", pid), None)
-                resources = ([patient] if patient is not None else []) + list(by_key.values())
-                yield PatientRecord(pid, resources)
+                yield self._record(pid, reader)
         finally:
             reader.close()
+
+    def patient(self, patient_id: str) -> PatientRecord | None:
+        """One patient's record, read by its index (None when the data has no such Patient):
+        a server evaluating one subject should not read every patient to find it."""
+        self._index()
+        if patient_id not in self._with_patient:
+            return None
+        reader = _Reader(self._files)
+        try:
+            return self._record(patient_id, reader)
+        finally:
+            reader.close()
+
+    def _record(self, pid: str, reader: _Reader) -> PatientRecord:
+        by_key: dict[tuple[str, str], Resource] = {}
+        for packed in self._locators[pid]:
+            resource = reader.load(packed)
+            by_key[(resource["resourceType"], resource["id"])] = resource
+        patient = by_key.pop(("Patient", pid), None)
+        resources = ([patient] if patient is not None else []) + list(by_key.values())
+        return PatientRecord(pid, resources)
 
     def shared_resources(self) -> list[Resource]:
         """Resources in no patient's compartment, one per type and id (the last one read wins)."""
