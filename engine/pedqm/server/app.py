@@ -140,7 +140,7 @@ def create_app(config: ServerConfig, state: ServerState | None = None) -> Starle
     def op_care_gaps(request: Request, params: OperationParams) -> Resource:
         from .caregaps import care_gaps
 
-        return care_gaps(st.evaluator, params)
+        return care_gaps(st.evaluator, params, str(request.base_url).rstrip("/"))
 
     # ------------------------------------------------------------------ REST
     async def metadata(request: Request) -> Response:

@@ -1,0 +1,166 @@
+"""DEQM `Measure/$care-gaps`: per patient, a document Bundle saying which measures leave a gap.
+
+A gap's status comes from the patient's individual MeasureReport and the measure's improvement
+notation, group by group (a patient has a gap in a measure when any group has one):
+
+* not in the denominator, or excluded or excepted from it -> ``not-applicable`` (never open:
+  a child outside the measure has no gap in it, the mistake clinical-reasoning #373 fixed);
+* in the denominator and the numerator -> ``closed-gap`` when higher is better (``increase``),
+  ``open-gap`` when lower is better (``decrease``, an inverse measure);
+* in the denominator, not the numerator -> ``open-gap`` for ``increase``, ``closed-gap`` for
+  ``decrease``.
+
+``prospective-gap`` needs a date by which the patient must comply (DEQM's dateOfCompliance),
+which pedqm's measures do not define: it is accepted as a status to ask for and never produced.
+Only proportion measures have gaps; asking for another is a 422.
+
+Each patient with a measure in a requested status gets a ``document`` Bundle (``isDocument``
+false gives a ``collection``): a Composition (LOINC 96315-7, one section per measure focusing its
+MeasureReport and holding its DetectedIssue), the Patient, an Organization as author, per measure
+the individual MeasureReport and a DetectedIssue (code CAREGAP, the DEQM gap-status modifier
+extension, evidence the report), and the resources the calculation read.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import uuid
+from typing import Any
+
+from ..measure.definition import DEN, DENEX, DENEXCEP, NUMER, MeasureDef
+from ..measure.results import MeasureResult
+from .errors import FhirError, bad_request
+from .evaluate import AdditionalData, Evaluator, MeasureEntry, entry_effective_period
+from .params import OperationParams, period
+
+Resource = dict[str, Any]
+GAP_STATUSES = ("open-gap", "closed-gap", "prospective-gap", "not-applicable")
+GAP_STATUS_EXT = "http://hl7.org/fhir/us/davinci-deqm/StructureDefinition/extension-gapStatus"
+GAP_STATUS_SYSTEM = "http://hl7.org/fhir/us/davinci-deqm/CodeSystem/gaps-status"
+CARE_GAPS_PARAMS: dict[str, int | None] = {
+    "periodStart": 1, "periodEnd": 1, "subject": 1, "practitioner": 1, "organization": 1, "status": None,
+    "measureId": None, "measureUrl": None, "measureIdentifier": None, "topic": None, "program": None,
+    "isDocument": 1,
+}
+
+
+def gap_status(counts: dict[str, int], improvement: str | None) -> str:
+    """One group's gap status from its individual population counts."""
+    if not counts.get(DEN) or counts.get(DENEX) or counts.get(DENEXCEP):
+        return "not-applicable"
+    met = bool(counts.get(NUMER))
+    if (improvement or "increase") == "decrease":
+        return "open-gap" if met else "closed-gap"
+    return "closed-gap" if met else "open-gap"
+
+
+def patient_gap(result: MeasureResult, subject: str) -> tuple[str, Resource]:
+    """The patient's gap status in a measure (open if any group is open) and their report."""
+    report: Resource = result.measure_report("individual", subject)
+    if report.get("status") == "error":
+        raise FhirError(422, f"Measure {result.definition.label}: a patient could not be evaluated, so their gap is unknown")
+    statuses = []
+    for gi, g in enumerate(result.definition.groups):
+        counts = {str(p["code"]["coding"][0]["code"]): int(p.get("count", 0))
+                  for p in (report.get("group") or [{}])[gi].get("population", [])} if gi < len(report.get("group") or []) else {}
+        statuses.append(gap_status(counts, g.improvement))
+    for s in ("open-gap", "closed-gap"):
+        if s in statuses:
+            return s, report
+    return "not-applicable", report
+
+
+def care_gaps(ev: Evaluator, params: OperationParams, base_url: str) -> Resource:
+    params.check(CARE_GAPS_PARAMS, "$care-gaps")
+    statuses = params.all("status", split=True)
+    if not statuses:
+        raise bad_request("status is required (one or more of open-gap, closed-gap, prospective-gap, not-applicable)", "status")
+    for s in statuses:
+        if s not in GAP_STATUSES:
+            raise bad_request(f"status: {s!r} is not one of {', '.join(GAP_STATUSES)}", "status")
+    if params.get("topic") or params.get("program"):
+        raise FhirError(422, "topic and program are not supported: select measures with measureId, measureUrl or measureIdentifier")
+    entries = ev.resolve_measures(params)
+    for e in entries:
+        if not _is_proportion(e):
+            raise FhirError(422, f"Measure/{e.id} is not a proportion measure: care gaps apply to proportion measures")
+    if not entries:  # no measure named: every served proportion measure
+        entries = [e for e in ev.catalog.measures.values() if _is_proportion(e)]
+    none = AdditionalData(None)
+    subject = params.get("subject")
+    ids = ev.subject_ids(subject, none)
+    for name, rtype in (("practitioner", "Practitioner"), ("organization", "Organization")):
+        ref = params.get(name)
+        if ref:
+            chosen = ev.data.subject_patients(ref if "/" in ref else f"{rtype}/{ref}", name)
+            ids = chosen if ids is None else [i for i in ids if i in set(chosen)]
+    if ids is None and subject is None and not any(params.get(n) for n in ("practitioner", "organization")):
+        raise bad_request("$care-gaps needs a subject (Patient or Group), a practitioner or an organization", "subject")
+    first = entries[0] if entries else None
+    start, end = period(params, entry_effective_period(first) if first else (None, None))
+    results = [(e, ev.calculate(e, start, end, ids, none, keep_subjects=True)) for e in entries]
+    as_document = (params.get("isDocument") or "true").lower() != "false"
+    out = []
+    for pid in ids or []:
+        found = []
+        for e, r in results:
+            if not any(s.subject_id == pid for s in r.subject_results):
+                continue
+            status, report = patient_gap(r, pid)
+            if status in statuses:
+                found.append((e, status, report))
+        if found:
+            out.append({"name": "return", "resource": _gaps_bundle(ev, pid, found, start, end, as_document, base_url)})
+    return {"resourceType": "Parameters", "parameter": out}
+
+
+def _is_proportion(e: MeasureEntry) -> bool:
+    try:
+        return all(g.scoring == "proportion" for g in MeasureDef.from_resource(e.resource).groups)
+    except ValueError:  # a Measure pedqm cannot read has no gaps to report
+        return False
+
+
+def _gaps_bundle(ev: Evaluator, pid: str, found: list[tuple[MeasureEntry, str, Resource]], start: str, end: str,
+                 as_document: bool, base_url: str) -> Resource:
+    now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    record = ev.data.record(pid)
+    patient: Resource = (record.patient if record is not None else None) or {"resourceType": "Patient", "id": pid}
+    org = {"resourceType": "Organization", "id": "pedqm", "name": "pedqm measure operations server"}
+    resources: list[Resource] = []
+    sections = []
+    by_ref = {f"{r.get('resourceType')}/{r.get('id')}": r for r in (record.resources if record else [])}
+    evaluated: dict[str, Resource] = {}
+    for entry, status, report in found:
+        issue_id = str(uuid.uuid4())
+        issue = {
+            "resourceType": "DetectedIssue", "id": issue_id, "status": "final",
+            "modifierExtension": [{"url": GAP_STATUS_EXT, "valueCodeableConcept": {"coding": [{
+                "system": GAP_STATUS_SYSTEM, "code": status}]}}],
+            "code": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "CAREGAP",
+                                 "display": "Care Gaps"}]},
+            "patient": {"reference": f"Patient/{pid}"},
+            "evidence": [{"detail": [{"reference": f"MeasureReport/{report['id']}"}]}],
+        }
+        resources.extend([report, issue])
+        sections.append({
+            "title": entry.resource.get("title") or entry.resource.get("name") or entry.id,
+            "focus": {"reference": f"MeasureReport/{report['id']}"},
+            "entry": [{"reference": f"DetectedIssue/{issue_id}"}],
+        })
+        for ref in report.get("evaluatedResource") or []:
+            r = by_ref.get(ref.get("reference", ""))
+            if r is not None and r.get("resourceType") != "Patient":
+                evaluated[ref["reference"]] = r
+    composition = {
+        "resourceType": "Composition", "id": str(uuid.uuid4()), "status": "final",
+        "type": {"coding": [{"system": "http://loinc.org", "code": "96315-7", "display": "Gaps in care report"}]},
+        "subject": {"reference": f"Patient/{pid}"}, "date": now, "author": [{"reference": "Organization/pedqm"}],
+        "title": f"Care gaps for Patient/{pid}, {start} to {end}", "section": sections,
+    }
+    body = [composition, patient, org, *resources, *evaluated.values()]
+    return {
+        "resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "document" if as_document else "collection",
+        "identifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{uuid.uuid4()}"}, "timestamp": now,
+        "entry": [{"fullUrl": f"{base_url}/{r['resourceType']}/{r['id']}", "resource": r} for r in body],
+    }
