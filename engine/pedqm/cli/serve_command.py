@@ -56,9 +56,12 @@ def run(args: argparse.Namespace) -> int:
     for m in args.measures:
         if not m.exists():
             raise UsageError(f"--measures: no such file or directory: {m}")
-    import uvicorn
+    try:
+        import uvicorn
 
-    from ..server.app import ServerConfig, ServerState, create_app
+        from ..server.app import ServerConfig, ServerState, create_app
+    except ImportError as exc:
+        raise UsageError(f"pedqm serve needs the 'server' extra ({exc.name} is missing): pip install 'pedqm[server]'") from None
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
