@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
                 kick = c.get(url, params={**period, "reportType": "population"}, headers={"Prefer": "respond-async"})
                 kick_ms = 1000 * (time.perf_counter() - t)
                 status_url = kick.headers["content-location"]
-                while (s := c.get(status_url)).status_code == 202:
+                while c.get(status_url).status_code == 202:
                     time.sleep(0.2)
                 async_s = time.perf_counter() - t
                 n_patients = r.json()["group"][0]["population"][0]["count"]

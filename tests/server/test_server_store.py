@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import LIBRARY, Server, start_server
+from .conftest import LIBRARY, start_server
 
 pytestmark = pytest.mark.server
 

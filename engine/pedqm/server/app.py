@@ -125,7 +125,7 @@ def create_app(config: ServerConfig, state: ServerState | None = None) -> Starle
         mid = request.path_params.get("id")
         if mid is not None and st.catalog.measure(mid) is None:
             raise not_found(f"no Measure with id {mid!r} on this server")
-        return submit_data(st.store, params, mid)
+        return submit_data(st.store, params)
 
     def op_data_requirements(request: Request, params: OperationParams) -> Resource:
         from .requirements import data_requirements

@@ -191,25 +191,17 @@ def evaluate_measure(ev: Evaluator, measure_id: str, params: OperationParams) ->
     result = ev.calculate(entry, start, end, ids, additional, keep_subjects=report_type != "population")
     if report_type == "subject":
         assert ids is not None
-        return _individual(result, ids[0])
+        individual: Resource = result.measure_report("individual", ids[0])
+        return individual
     report: Resource = result.measure_report(kinds[report_type])
-    if subject and not subject.startswith("Patient/"):
-        report["subject"] = {"reference": subject}
-    elif subject:
-        report["subject"] = {"reference": subject}
+    if subject:  # a population report about a Group (or one patient) names it as its subject
+        report["subject"] = {"reference": subject if "/" in subject else f"Patient/{subject}"}
     return report
 
 
 def entry_effective_period(entry: MeasureEntry) -> tuple[str | None, str | None]:
     ep = entry.resource.get("effectivePeriod") or {}
     return ep.get("start"), ep.get("end")
-
-
-def _individual(result: MeasureResult, pid: str) -> Resource:
-    report: Resource = result.measure_report("individual", pid)
-    if report.get("status") == "error":
-        return report
-    return report
 
 
 def evaluate(ev: Evaluator, params: OperationParams, measure_id: str | None = None) -> Resource:
@@ -258,8 +250,8 @@ def evaluate(ev: Evaluator, params: OperationParams, measure_id: str | None = No
         reports = []
         for _, r in results:
             rep = r.measure_report(report_type)
-            if subject and not subject.startswith("Patient/"):
-                rep["subject"] = {"reference": subject}
+            if subject:
+                rep["subject"] = {"reference": subject if "/" in subject else f"Patient/{subject}"}
             elif group is not None and group.get("id"):
                 rep["subject"] = {"reference": f"Group/{group['id']}"}
             reports.append(rep)

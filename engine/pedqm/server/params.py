@@ -9,6 +9,7 @@ by the operation, or given more often than it may be, is a 400 that names it.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from typing import Any
 
@@ -132,13 +133,23 @@ def period(params: OperationParams, default: tuple[str | None, str | None]) -> t
         if not _DATE.match(value.strip()):
             raise bad_request(f"{name}: {value!r} is not a FHIR date or dateTime (e.g. 2025-01-01)", name)
     start, end = _expand(start.strip(), False), _expand(end.strip(), True)
+    problem = _period_problem(start, end)
+    if problem is not None:
+        raise bad_request(problem, "periodStart")
+    return start, end
+
+
+@functools.lru_cache(maxsize=256)
+def _period_problem(start: str, end: str) -> str | None:
+    """Why ``start .. end`` is not a Measurement Period, or None (read once per distinct pair:
+    building the interval compiles a CQL literal, too slow to repeat per request)."""
     try:
         interval = measurement_period(start, end)
     except Exception as exc:  # noqa: BLE001 - any parse failure is the client's bad date
-        raise bad_request(f"periodStart/periodEnd: {start} .. {end} is not a valid period ({exc})", "periodStart") from None
+        return f"periodStart/periodEnd: {start} .. {end} is not a valid period ({exc})"
     if interval.low is not None and interval.high is not None:
         from ..cql import evaluate
 
         if evaluate(f"{interval.low.to_cql()} > {interval.high.to_cql()}") is True:
-            raise bad_request(f"periodStart {start} is after periodEnd {end}", "periodStart")
-    return start, end
+            return f"periodStart {start} is after periodEnd {end}"
+    return None

@@ -36,6 +36,7 @@ class PatientData:
         self._lock = threading.Lock()
         self._shared: list[Resource] | None = None
         self._source_ids: list[str] | None = None
+        self._source_set: frozenset[str] = frozenset()
 
     def prepare(self) -> int:
         """Index the source now (at start-up, not in the first request); the patient count."""
@@ -51,7 +52,12 @@ class PatientData:
                     self._source_ids = self.source.patient_ids()
                 else:
                     self._source_ids = [r.patient_id for r in self.source.patients()]
+                self._source_set = frozenset(self._source_ids)
             return self._source_ids
+
+    def _in_source(self, pid: str) -> bool:
+        self._ids_in_source()
+        return pid in self._source_set
 
     def patient_ids(self) -> list[str]:
         ids = dict.fromkeys(self._ids_in_source())
@@ -59,11 +65,11 @@ class PatientData:
         return list(ids)
 
     def has_patient(self, pid: str) -> bool:
-        return pid in set(self._ids_in_source()) or self.store.get("Patient", pid) is not None
+        return self._in_source(pid) or self.store.get("Patient", pid) is not None
 
     def record(self, pid: str) -> PatientRecord | None:
         base: PatientRecord | None = None
-        if self.source is not None and pid in set(self._ids_in_source()):
+        if self.source is not None and self._in_source(pid):
             if isinstance(self.source, FileSource):
                 base = self.source.patient(pid)
             else:
@@ -75,7 +81,7 @@ class PatientData:
 
     def records(self, ids: Iterable[str] | None = None) -> Iterator[PatientRecord]:
         """Records of ``ids`` (every patient when None), in order; unknown ids are skipped."""
-        if ids is None and isinstance(self.source, FileSource | type(None)):
+        if ids is None and (self.source is None or isinstance(self.source, FileSource)):
             ids = self.patient_ids()
         if ids is None:  # a server source: read it once, in its order
             assert self.source is not None
@@ -163,8 +169,9 @@ class PatientData:
         return out
 
     def practitioner_patients(self, practitioner: str) -> list[str]:
-        rtype, _, rid = practitioner.rpartition("/")
-        return self.subject_patients(f"Practitioner/{rid or practitioner}", "practitioner")
+        """The ``practitioner`` parameter: a Practitioner reference or a bare id."""
+        rid = practitioner.rpartition("/")[2]
+        return self.subject_patients(f"Practitioner/{rid}", "practitioner")
 
 
 def overlay(record: PatientRecord, resources: Iterable[Resource]) -> PatientRecord:

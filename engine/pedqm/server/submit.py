@@ -50,7 +50,8 @@ def collect(params: OperationParams) -> list[tuple[str, Resource]]:
     return out
 
 
-def submit_data(store: Store, params: OperationParams, measure_id: str | None = None) -> Resource:
+def submit_data(store: Store, params: OperationParams) -> Resource:
+    """Validate every submitted resource, then store them all (or none)."""
     params.check(SUBMIT_PARAMS, "$submit-data")
     if params.values:
         name = next(iter(params.values))
@@ -69,8 +70,6 @@ def submit_data(store: Store, params: OperationParams, measure_id: str | None = 
             missing = [k for k in _REPORT_REQUIRED if not r.get(k)]
             if missing:
                 problem = ("invalid MeasureReport", f"missing required element(s): {', '.join(missing)}")
-            elif measure_id is not None and not str(r.get("measure", "")).split("|")[0].endswith(f"/{measure_id}"):
-                pass  # a report for another canonical of this measure is still stored as given
         if problem is not None:
             reason, detail = problem
             what = f"{r.get('resourceType')}/{r.get('id')}" if isinstance(r, dict) else "?"
