@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
+
+from .conftest import start_server
 
 pytestmark = pytest.mark.server
 
@@ -72,3 +76,18 @@ def test_unsupported_search_parameter_is_reported_not_fatal(population: httpx.Cl
     assert _ids(bundle) == ["childhood-immunization"]
     outcome = [e for e in bundle["entry"] if e["search"]["mode"] == "outcome"]
     assert "publisher" in outcome[0]["resource"]["issue"][0]["diagnostics"]
+
+
+def test_bearer_token_guards_everything_but_metadata(tmp_path: Path) -> None:
+    server = start_server(tmp_path, "--no-library", "--bearer-token", "s3cret")
+    try:
+        with server.client() as c:
+            assert c.get("/metadata").status_code == 200
+            missing = c.get("/Measure")
+            assert missing.status_code == 401 and missing.headers["www-authenticate"].startswith("Bearer")
+            assert missing.json()["issue"][0]["code"] == "login"
+            assert c.get("/Measure", headers={"Authorization": "Bearer wrong"}).status_code == 401
+            ok = c.get("/Measure", headers={"Authorization": "Bearer s3cret"})
+            assert ok.status_code == 200 and ok.json()["total"] == 0
+    finally:
+        server.stop()

@@ -34,6 +34,8 @@ def register(sub: Any) -> None:
                    help=f"SQLite file for submitted data and jobs (default {DEFAULT_DB}, or $PEDQM_SERVER_DB)")
     p.add_argument("--require-profile-tags", action="store_true",
                    help="QI-Core retrieves keep only resources whose meta.profile claims the profile")
+    p.add_argument("--bearer-token", metavar="TOKEN",
+                   help="require Authorization: Bearer TOKEN on every endpoint but /metadata (or set PEDQM_SERVER_TOKEN)")
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
     p.set_defaults(run=run)
 
@@ -66,8 +68,12 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     log = logging.getLogger("pedqm.server")
+    import os
+
+    token = args.bearer_token or os.environ.get("PEDQM_SERVER_TOKEN") or None
     config = ServerConfig(data=args.data, measures=list(args.measures), db=_db_path(args),
-                          include_library=not args.no_library, require_profile_tags=args.require_profile_tags)
+                          include_library=not args.no_library, require_profile_tags=args.require_profile_tags,
+                          bearer_token=token)
     state = ServerState(config)
     for problem in state.catalog.problems:
         log.warning("measure package not served: %s", problem)

@@ -13,6 +13,7 @@ with their query string or ids: a subject reference or a patient id is patient d
 from __future__ import annotations
 
 import contextlib
+import hmac
 import json
 import logging
 import time
@@ -52,6 +53,7 @@ class ServerConfig:
     include_library: bool = True
     require_profile_tags: bool = False
     job_workers: int = 1
+    bearer_token: str | None = None  # when set, every endpoint but /metadata needs it
 
 
 class ServerState:
@@ -246,7 +248,8 @@ def create_app(config: ServerConfig, state: ServerState | None = None) -> Starle
 
     app = Starlette(routes=routes, exception_handlers={FhirError: on_fhir_error, 404: on_http_error, 405: on_http_error,
                                                       Exception: on_error},
-                    middleware=[Middleware(AccessLog)], lifespan=lifespan)
+                    middleware=[Middleware(AccessLog), Middleware(BearerAuth, token=config.bearer_token)],
+                    lifespan=lifespan)
     app.state.pedqm = st
     return app
 
@@ -259,6 +262,26 @@ class AccessLog(BaseHTTPMiddleware):
         response = await call_next(request)
         log.info("%s %s %d %.0f ms", request.method, _route(request), response.status_code, 1000 * (time.perf_counter() - t0))
         return response
+
+
+class BearerAuth(BaseHTTPMiddleware):
+    """``Authorization: Bearer TOKEN`` on every request but ``GET /metadata`` (a client reads the
+    CapabilityStatement before it authenticates), when the server was given a token."""
+
+    def __init__(self, app: Any, token: str | None = None):
+        super().__init__(app)
+        self.token = token
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        if self.token and request.url.path != "/metadata":
+            given = request.headers.get("authorization", "")
+            scheme, _, value = given.partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip(), self.token):
+                what = "no bearer token" if not given else "the bearer token is not accepted"
+                response = error_response(FhirError(401, f"{what}: send Authorization: Bearer TOKEN", code="login"))
+                response.headers["WWW-Authenticate"] = 'Bearer realm="pedqm"'
+                return response
+        return await call_next(request)
 
 
 def _route(request: Request) -> str:
