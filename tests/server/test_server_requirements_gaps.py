@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from pedqm.server.caregaps import gap_status
+from pedqm.measure.gaps import gap_status
 
 from .conftest import LIBRARY, start_server
 

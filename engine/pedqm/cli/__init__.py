@@ -18,6 +18,7 @@ from . import (
     demo_command,
     errors,
     evaluate_command,
+    gaps_command,
     list_command,
     serve_command,
     synth_command,
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth_command.register(sub)
     vet_command.register(sub)
     serve_command.register(sub)
+    gaps_command.register(sub)
     return parser
 
 

@@ -1,18 +1,9 @@
 """DEQM `Measure/$care-gaps`: per patient, a document Bundle saying which measures leave a gap.
 
-A gap's status comes from the patient's individual MeasureReport and the measure's improvement
-notation, group by group (a patient has a gap in a measure when any group has one):
-
-* not in the denominator, or excluded or excepted from it -> ``not-applicable`` (never open:
-  a child outside the measure has no gap in it, the mistake clinical-reasoning #373 fixed);
-* in the denominator and the numerator -> ``closed-gap`` when higher is better (``increase``),
-  ``open-gap`` when lower is better (``decrease``, an inverse measure);
-* in the denominator, not the numerator -> ``open-gap`` for ``increase``, ``closed-gap`` for
-  ``decrease``.
-
-``prospective-gap`` needs a date by which the patient must comply (DEQM's dateOfCompliance),
-which pedqm's measures do not define: it is accepted as a status to ask for and never produced.
-Only proportion measures have gaps; asking for another is a 422.
+A gap's status comes from the patient's calculated populations and the measure's improvement
+notation (:mod:`pedqm.measure.gaps`: outside the denominator is ``not-applicable``, never open).
+``prospective-gap`` may be asked for and is never produced. Only proportion measures have gaps;
+asking for another is a 422.
 
 Each patient with a measure in a requested status gets a ``document`` Bundle (``isDocument``
 false gives a ``collection``): a Composition (LOINC 96315-7, one section per measure focusing its
@@ -27,14 +18,15 @@ import datetime as _dt
 import uuid
 from typing import Any
 
-from ..measure.definition import DEN, DENEX, DENEXCEP, NUMER, MeasureDef
+from ..measure import gaps as measure_gaps
+from ..measure.definition import MeasureDef
+from ..measure.gaps import GAP_STATUSES, is_proportion
 from ..measure.results import MeasureResult
 from .errors import FhirError, bad_request
 from .evaluate import AdditionalData, Evaluator, MeasureEntry, entry_effective_period
 from .params import OperationParams, period
 
 Resource = dict[str, Any]
-GAP_STATUSES = ("open-gap", "closed-gap", "prospective-gap", "not-applicable")
 GAP_STATUS_EXT = "http://hl7.org/fhir/us/davinci-deqm/StructureDefinition/extension-gapStatus"
 GAP_STATUS_SYSTEM = "http://hl7.org/fhir/us/davinci-deqm/CodeSystem/gaps-status"
 CARE_GAPS_PARAMS: dict[str, int | None] = {
@@ -44,30 +36,13 @@ CARE_GAPS_PARAMS: dict[str, int | None] = {
 }
 
 
-def gap_status(counts: dict[str, int], improvement: str | None) -> str:
-    """One group's gap status from its individual population counts."""
-    if not counts.get(DEN) or counts.get(DENEX) or counts.get(DENEXCEP):
-        return "not-applicable"
-    met = bool(counts.get(NUMER))
-    if (improvement or "increase") == "decrease":
-        return "open-gap" if met else "closed-gap"
-    return "closed-gap" if met else "open-gap"
-
-
 def patient_gap(result: MeasureResult, subject: str) -> tuple[str, Resource]:
-    """The patient's gap status in a measure (open if any group is open) and their report."""
-    report: Resource = result.measure_report("individual", subject)
-    if report.get("status") == "error":
+    """The patient's gap status in a measure and their individual MeasureReport."""
+    found = next(r for r in result.subject_results if r.subject_id == subject)
+    status = measure_gaps.patient_gap(result.definition, found)
+    if status is None:
         raise FhirError(422, f"Measure {result.definition.label}: a patient could not be evaluated, so their gap is unknown")
-    statuses = []
-    for gi, g in enumerate(result.definition.groups):
-        counts = {str(p["code"]["coding"][0]["code"]): int(p.get("count", 0))
-                  for p in (report.get("group") or [{}])[gi].get("population", [])} if gi < len(report.get("group") or []) else {}
-        statuses.append(gap_status(counts, g.improvement))
-    for s in ("open-gap", "closed-gap"):
-        if s in statuses:
-            return s, report
-    return "not-applicable", report
+    return status, result.measure_report("individual", subject)
 
 
 def care_gaps(ev: Evaluator, params: OperationParams, base_url: str) -> Resource:
@@ -116,7 +91,7 @@ def care_gaps(ev: Evaluator, params: OperationParams, base_url: str) -> Resource
 
 def _is_proportion(e: MeasureEntry) -> bool:
     try:
-        return all(g.scoring == "proportion" for g in MeasureDef.from_resource(e.resource).groups)
+        return is_proportion(MeasureDef.from_resource(e.resource))
     except ValueError:  # a Measure pedqm cannot read has no gaps to report
         return False
 
