@@ -79,7 +79,7 @@ def test_unsupported_search_parameter_is_reported_not_fatal(population: httpx.Cl
 
 
 def test_bearer_token_guards_everything_but_metadata(tmp_path: Path) -> None:
-    server = start_server(tmp_path, "--no-library", "--bearer-token", "s3cret")
+    server = start_server(tmp_path, "--no-library", "--require-token", "s3cret")
     try:
         with server.client() as c:
             assert c.get("/metadata").status_code == 200

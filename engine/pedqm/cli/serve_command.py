@@ -2,7 +2,8 @@
 
 Serves `GET /metadata`, Measure/Library/ValueSet read and search, `$evaluate-measure`, DEQM
 `$evaluate`, `$submit-data`, `$data-requirements`, `$collect-data` and `$care-gaps`
-(see :mod:`pedqm.server`). Submitted data and asynchronous jobs are kept in a SQLite file
+(see :mod:`pedqm.server`). `--data` is read as `pedqm evaluate` reads it: files, or a FHIR
+server (one patient fetched per single-subject request; `--bulk` exports are read whole). Submitted data and asynchronous jobs are kept in a SQLite file
 (`--db`), so they survive a restart. Requests are logged by route only: no ids, no query
 strings, no patient data.
 """
@@ -15,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .data_options import add_data_arguments, open_data
 from .errors import UsageError
 
 DEFAULT_DB = Path("~/.local/share/pedqm/server.sqlite")
@@ -23,8 +25,6 @@ DEFAULT_DB = Path("~/.local/share/pedqm/server.sqlite")
 def register(sub: Any) -> None:
     p = sub.add_parser("serve", help="serve FHIR measure operations ($evaluate-measure, $evaluate, $submit-data, ...)",
                        description=__doc__)
-    p.add_argument("--data", metavar="SOURCE",
-                   help="patient data: a directory or file of FHIR JSON / NDJSON (default: only what $submit-data stores)")
     p.add_argument("--measures", nargs="+", type=Path, default=[], metavar="DIR|BUNDLE",
                    help="measure bundles, measure directories, or folders of them, served beside the measure library")
     p.add_argument("--no-library", action="store_true", help="do not serve the bundled measure library")
@@ -34,9 +34,11 @@ def register(sub: Any) -> None:
                    help=f"SQLite file for submitted data and jobs (default {DEFAULT_DB}, or $PEDQM_SERVER_DB)")
     p.add_argument("--require-profile-tags", action="store_true",
                    help="QI-Core retrieves keep only resources whose meta.profile claims the profile")
-    p.add_argument("--bearer-token", metavar="TOKEN",
-                   help="require Authorization: Bearer TOKEN on every endpoint but /metadata (or set PEDQM_SERVER_TOKEN)")
+    p.add_argument("--require-token", metavar="TOKEN",
+                   help="clients must send Authorization: Bearer TOKEN on every endpoint but /metadata "
+                        "(or set PEDQM_SERVER_TOKEN; --bearer-token is the token for a --data server)")
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
+    add_data_arguments(p, required=False)  # --data and its server options (bearer, SMART, --bulk), as `evaluate` has them
     p.set_defaults(run=run)
 
 
@@ -53,8 +55,6 @@ def _db_path(args: argparse.Namespace) -> Path:
 def run(args: argparse.Namespace) -> int:
     if not 1 <= args.port <= 65535:
         raise UsageError(f"--port must be 1..65535, got {args.port}")
-    if args.data and not args.data.lower().startswith(("http://", "https://")) and not Path(args.data).exists():
-        raise UsageError(f"--data: no such file or directory: {args.data}")
     for m in args.measures:
         if not m.exists():
             raise UsageError(f"--measures: no such file or directory: {m}")
@@ -70,11 +70,12 @@ def run(args: argparse.Namespace) -> int:
     log = logging.getLogger("pedqm.server")
     import os
 
-    token = args.bearer_token or os.environ.get("PEDQM_SERVER_TOKEN") or None
+    token = args.require_token or os.environ.get("PEDQM_SERVER_TOKEN") or None
     config = ServerConfig(data=args.data, measures=list(args.measures), db=_db_path(args),
                           include_library=not args.no_library, require_profile_tags=args.require_profile_tags,
                           bearer_token=token)
-    state = ServerState(config)
+    source = open_data(args) if args.data else None  # checked (files indexed, a server's metadata read) before serving
+    state = ServerState(config, source)
     for problem in state.catalog.problems:
         log.warning("measure package not served: %s", problem)
     n = state.data.prepare()

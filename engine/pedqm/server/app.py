@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..fhir.records import ResourceSource
 from .capability import RESOURCE_TYPES, capability_statement
 from .catalog import SEARCH_PARAMETERS, Catalog
 from .errors import FhirError, bad_request, not_found, operation_outcome
@@ -59,11 +60,11 @@ class ServerConfig:
 class ServerState:
     """Everything the routes share: the catalog, the store, the patients, the evaluator, the jobs."""
 
-    def __init__(self, config: ServerConfig):
+    def __init__(self, config: ServerConfig, source: ResourceSource | None = None):
         self.config = config
         self.catalog = Catalog.load(config.measures, include_library=config.include_library)
         self.store = Store(config.db)
-        self.data = PatientData(config.data, self.store)
+        self.data = PatientData(config.data, self.store, source=source)
         self.evaluator = Evaluator(self.catalog, self.data, require_profile_tags=config.require_profile_tags)
         self.jobs = JobRunner(self.store, config.job_workers)
 

@@ -44,7 +44,7 @@ _CACHE_SIZE = 32
 
 EVALUATE_MEASURE_PARAMS: dict[str, int | None] = {
     "periodStart": 1, "periodEnd": 1, "reportType": 1, "subject": 1, "practitioner": 1, "lastReceivedOn": 1,
-    "additionalData": 1, "productLine": 1, "measure": 1,
+    "additionalData": 1, "productLine": 1,
 }
 EVALUATE_PARAMS: dict[str, int | None] = {
     "measureId": None, "measureUrl": None, "measureIdentifier": None, "periodStart": 1, "periodEnd": 1,

@@ -48,8 +48,8 @@ class PatientData:
             if self._source_ids is None:
                 if self.source is None:
                     self._source_ids = []
-                elif isinstance(self.source, FileSource):
-                    self._source_ids = self.source.patient_ids()
+                elif hasattr(self.source, "patient_ids"):  # files and servers list ids without reading records
+                    self._source_ids = list(self.source.patient_ids())
                 else:
                     self._source_ids = [r.patient_id for r in self.source.patients()]
                 self._source_set = frozenset(self._source_ids)
@@ -70,7 +70,7 @@ class PatientData:
     def record(self, pid: str) -> PatientRecord | None:
         base: PatientRecord | None = None
         if self.source is not None and self._in_source(pid):
-            if isinstance(self.source, FileSource):
+            if hasattr(self.source, "patient"):  # FileSource and RestSource read one patient
                 base = self.source.patient(pid)
             else:
                 base = next((r for r in self.source.patients() if r.patient_id == pid), None)
