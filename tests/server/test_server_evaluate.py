@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import ECQM, POPULATION, finish, start_pedqm, start_server, without_volatile
+from .conftest import ECQM, POPULATION, Server, finish, start_pedqm, start_server, without_volatile
 
 pytestmark = pytest.mark.server
 
@@ -170,3 +170,23 @@ def test_published_measure_equals_pedqm_evaluate(tmp_path: Path) -> None:
             assert len(report["group"]) == 2 and sum(_counts(report)[0].values()) > 0
     finally:
         server.stop()
+
+
+def test_concurrent_requests_give_the_sequential_results(population_server: Server) -> None:
+    """Requests are evaluated in worker threads sharing the compiled measures: twelve at a time
+    must answer exactly what one at a time does."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    work = [(m, f"pt-{i:05d}") for i in range(1, 13) for m in (MEASURE, "pharyngitis-testing")]
+
+    def one(item: tuple[str, str]) -> tuple[object, ...]:
+        m, pid = item
+        with population_server.client() as c:
+            r = c.get(f"/Measure/{m}/$evaluate-measure", params={**PERIOD, "subject": f"Patient/{pid}"})
+        assert r.status_code == 200, r.text
+        d = r.json()
+        return d["status"], d["group"], d.get("evaluatedResource")
+
+    sequential = [one(w) for w in work]
+    with ThreadPoolExecutor(12) as pool:
+        assert list(pool.map(one, work)) == sequential
