@@ -69,6 +69,13 @@ def test_unknown_resources_are_404_operation_outcomes(population: httpx.Client) 
         assert oo["resourceType"] == "OperationOutcome" and oo["issue"][0]["diagnostics"]
     r = population.get("/Patient/pt-00001")
     assert r.status_code == 200 and r.json()["id"] == "pt-00001"
+    everything = population.get("/Patient/pt-00001/$everything").json()
+    types = [e["resource"]["resourceType"] for e in everything["entry"]]
+    assert types[0] == "Patient" and len(types) == everything["total"] > 1
+    assert population.get("/Patient/no-such-child/$everything").status_code == 404
+    by_id = population.get("/Patient", params={"_id": "pt-00001,pt-00002,nobody"}).json()
+    assert sorted(e["resource"]["id"] for e in by_id["entry"]) == ["pt-00001", "pt-00002"]
+    assert population.get("/Patient").status_code == 400
 
 
 def test_unsupported_search_parameter_is_reported_not_fatal(population: httpx.Client) -> None:

@@ -168,6 +168,18 @@ def create_app(config: ServerConfig, state: ServerState | None = None) -> Starle
             return stored
         return st.data.find_shared(rtype, rid)
 
+    async def everything(request: Request) -> Response:
+        """``Patient/[id]/$everything``: the patient's record as the measures see it (source and
+        store), as a searchset Bundle, so a tester can check what an evaluation read."""
+        pid = request.path_params["id"]
+        record = await run_in_threadpool(st.data.record, pid)
+        if record is None:
+            raise not_found(f"Patient/{pid} is not on this server")
+        base_url = str(request.base_url).rstrip("/")
+        return fhir_response({"resourceType": "Bundle", "type": "searchset", "total": len(record.resources),
+                              "entry": [{"fullUrl": f"{base_url}/{r['resourceType']}/{r['id']}", "resource": r,
+                                         "search": {"mode": "match"}} for r in record.resources]})
+
     async def search(request: Request) -> Response:
         rtype = request.path_params["type"]
         query: dict[str, list[str]] = {}
@@ -186,8 +198,11 @@ def create_app(config: ServerConfig, state: ServerState | None = None) -> Starle
             ids = [v for vs in query.get("_id", []) for v in vs.split(",")]
             if ids:
                 found = [r for r in (_read(rtype, i) for i in ids) if r is not None]
-            else:
+            elif rtype == "MeasureReport":
                 found = st.store.of_type(rtype)
+            else:
+                raise bad_request(f"{rtype} is searched by _id only on this server (Measure, Library and ValueSet "
+                                  "also by url, version, identifier, name; MeasureReport lists the submitted reports)")
         base_url = str(request.base_url).rstrip("/")
         entries: list[Resource] = [{"fullUrl": f"{base_url}/{rtype}/{r['id']}", "resource": r, "search": {"mode": "match"}}
                                    for r in found]
@@ -222,6 +237,7 @@ def create_app(config: ServerConfig, state: ServerState | None = None) -> Starle
         Route("/Measure/{id}/$evaluate", operation("evaluate", op_evaluate), methods=both),
         Route("/Measure/{id}/$submit-data", operation("submit-data", op_submit, asynchronous=False), methods=["POST"]),
         Route("/Measure/{id}/$collect-data", operation("collect-data", op_collect_data), methods=both),
+        Route("/Patient/{id}/$everything", everything, methods=["GET"]),
         Route("/{type:str}/{id}/$data-requirements", operation("data-requirements", op_data_requirements), methods=both),
         Route("/{type}/{id}", read, methods=["GET"]),
         Route("/{type}", search, methods=["GET"]),

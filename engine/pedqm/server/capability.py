@@ -47,8 +47,12 @@ def capability_statement(base_url: str, operations: set[str]) -> dict[str, Any]:
                                    "definition": "http://hl7.org/fhir/OperationDefinition/Library-data-requirements"}]
         resources.append(entry)
     for rtype in STORED_TYPES:
-        resources.append({"type": rtype, "interaction": [{"code": "read"}, {"code": "search-type"}],
-                          "documentation": "read from the served data and the $submit-data store; search by _id only"})
+        entry = {"type": rtype, "interaction": [{"code": "read"}, {"code": "search-type"}],
+                 "documentation": "read from the served data and the $submit-data store; search by _id"
+                                  + (" (no parameters: every submitted report)" if rtype == "MeasureReport" else "")}
+        if rtype == "Patient":
+            entry["operation"] = [{"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}]
+        resources.append(entry)
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
