@@ -127,3 +127,24 @@ def test_care_gaps_errors(cases: httpx.Client) -> None:
     collection = cases.get("/Measure/$care-gaps", params={**base, "status": "open-gap", "isDocument": "false"}).json()
     assert collection["parameter"][0]["resource"]["type"] == "collection"
 
+
+
+def test_open_gap_says_what_is_missing(cases: httpx.Client) -> None:
+    """hepa-not-done has every vaccine but hepatitis A (recorded as not done): its open gap carries
+    a GuidanceResponse NotFound with the HepA dataRequirement; DTaP, which it has, is Present.
+    A closed gap carries no reasons."""
+    def guidance(case: str, status: str) -> dict[str, str]:
+        body = cases.get("/Measure/$care-gaps", params={**PERIOD, "subject": f"Patient/{case}", "measureId": MEASURE,
+                                                         "status": status}).json()
+        entries = [e["resource"] for e in body["parameter"][0]["resource"]["entry"]]
+        (issue,) = [r for r in entries if r["resourceType"] == "DetectedIssue"]
+        found = {r["id"]: r for r in entries if r["resourceType"] == "GuidanceResponse"}
+        referenced = {d["reference"].split("/", 1)[1] for ev in issue["evidence"] for d in ev["detail"]
+                      if d["reference"].startswith("GuidanceResponse/")}
+        assert referenced == set(found)
+        return {r["dataRequirement"][0]["codeFilter"][0]["valueSet"].removeprefix(VS): r["reasonCode"][0]["coding"][0]["code"]
+                for r in found.values()}
+
+    reasons = guidance("hepa-not-done", "open-gap")
+    assert reasons["hepa-vaccine"] == "NotFound" and reasons["dtap-vaccine"] == "Present"
+    assert guidance("complete-series-met", "closed-gap") == {}

@@ -9,7 +9,9 @@ Each patient with a measure in a requested status gets a ``document`` Bundle (``
 false gives a ``collection``): a Composition (LOINC 96315-7, one section per measure focusing its
 MeasureReport and holding its DetectedIssue), the Patient, an Organization as author, per measure
 the individual MeasureReport and a DetectedIssue (code CAREGAP, the DEQM gap-status modifier
-extension, evidence the report), and the resources the calculation read.
+extension, evidence the report and, for an open gap, one GuidanceResponse per data element the
+numerator needs saying whether it was found, with the dataRequirement that would close the gap),
+and the resources the calculation read.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import datetime as _dt
 import uuid
 from typing import Any
 
+from ..fhir.records import PatientRecord
 from ..measure import gaps as measure_gaps
 from ..measure.definition import MeasureDef
 from ..measure.gaps import GAP_STATUSES, is_proportion
@@ -89,6 +92,69 @@ def care_gaps(ev: Evaluator, params: OperationParams, base_url: str) -> Resource
     return {"resourceType": "Parameters", "parameter": out}
 
 
+CARE_GAP_REASON = "http://hl7.org/fhir/us/davinci-deqm/CodeSystem/care-gap-reason"
+_NOT_DONE = frozenset({"not-done", "entered-in-error", "cancelled", "revoked"})  # recorded, but not care given
+
+
+def _codings(value: Any) -> list[tuple[str | None, str]]:
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for cc in items:
+        if isinstance(cc, dict):
+            for c in cc.get("coding") or ([cc] if "code" in cc else []):
+                if isinstance(c, dict) and c.get("code"):
+                    out.append((c.get("system"), str(c["code"])))
+    return out
+
+
+def reasons(entry: MeasureEntry, status: str, record: PatientRecord, pid: str, start: str, end: str) -> list[Resource]:
+    """Why an open gap is open: per data element the numerator reads through a value set, a
+    GuidanceResponse saying whether the patient's record holds one (DEQM care-gap reason
+    ``Present``) or not (``NotFound``), with the dataRequirement that would close it. Given for
+    measures where higher is better (an open gap is a missing numerator). A resource recorded as
+    not done, cancelled or entered in error is not found; a ``Present`` element was found but did
+    not satisfy the numerator's other conditions (dates, values, counts, alternatives)."""
+    from ..cql.runtime.values import ValueSetRef
+    from ..fhir.terminology import TerminologyError
+    from .requirements import requirements_of
+
+    package = entry.package()
+    groups = package.measure.groups
+    if status != "open-gap" or any((g.improvement or "increase") != "increase" for g in groups):
+        return []
+    numerators = [p.expression for g in groups for p in g.populations if p.code == "numerator" and p.expression]
+    library = requirements_of(package, start, end, numerators)
+    out: list[Resource] = []
+    for req in library["dataRequirement"]:
+        for cf in req.get("codeFilter") or []:
+            url = cf.get("valueSet")
+            if not url:
+                continue
+            try:
+                members = package.valuesets.find(ValueSetRef(url)).codes
+            except TerminologyError:
+                continue
+            path = str(cf.get("path") or "code")
+            found = False
+            for r in record.of_type(str(req["type"])):
+                if r.get("status") in _NOT_DONE or r.get("doNotPerform") is True:
+                    continue
+                value = r.get(path) or r.get(f"{path}CodeableConcept")
+                if any(c in members for c in _codings(value)):
+                    found = True
+                    break
+            code = "Present" if found else "NotFound"
+            out.append({
+                "resourceType": "GuidanceResponse", "id": str(uuid.uuid4()),
+                "moduleUri": entry.resource.get("url") or f"Measure/{entry.id}",
+                "status": "success" if found else "data-required",
+                "subject": {"reference": f"Patient/{pid}"},
+                "reasonCode": [{"coding": [{"system": CARE_GAP_REASON, "code": code}]}],
+                "dataRequirement": [{**req, "codeFilter": [cf]}],
+            })
+    return out
+
+
 def _is_proportion(e: MeasureEntry) -> bool:
     try:
         return is_proportion(MeasureDef.from_resource(e.resource))
@@ -108,7 +174,8 @@ def _gaps_bundle(ev: Evaluator, pid: str, found: list[tuple[MeasureEntry, str, R
     evaluated: dict[str, Resource] = {}
     for entry, status, report in found:
         issue_id = str(uuid.uuid4())
-        issue = {
+        guidance = reasons(entry, status, record, pid, start, end) if record is not None else []
+        issue: Resource = {
             "resourceType": "DetectedIssue", "id": issue_id, "status": "final",
             "modifierExtension": [{"url": GAP_STATUS_EXT, "valueCodeableConcept": {"coding": [{
                 "system": GAP_STATUS_SYSTEM, "code": status}]}}],
@@ -117,7 +184,9 @@ def _gaps_bundle(ev: Evaluator, pid: str, found: list[tuple[MeasureEntry, str, R
             "patient": {"reference": f"Patient/{pid}"},
             "evidence": [{"detail": [{"reference": f"MeasureReport/{report['id']}"}]}],
         }
-        resources.extend([report, issue])
+        if guidance:
+            issue["evidence"].append({"detail": [{"reference": f"GuidanceResponse/{g['id']}"} for g in guidance]})
+        resources.extend([report, issue, *guidance])
         sections.append({
             "title": entry.resource.get("title") or entry.resource.get("name") or entry.id,
             "focus": {"reference": f"MeasureReport/{report['id']}"},

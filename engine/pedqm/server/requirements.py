@@ -128,7 +128,9 @@ def _date_paths(query: Query, alias: str) -> list[str]:
     return list(dict.fromkeys(paths))
 
 
-def requirements_of(package: MeasurePackage, start: str | None, end: str | None) -> Resource:
+def requirements_of(package: MeasurePackage, start: str | None, end: str | None,
+                    expressions: list[str] | None = None) -> Resource:
+    """The module-definition Library for the measure's expressions (or only ``expressions``)."""
     library = package.library()
     libs = library.compiled.resolved.closure()
     main = library.compiled.resolved
@@ -143,7 +145,8 @@ def requirements_of(package: MeasurePackage, start: str | None, end: str | None)
             return [fm.body for fm in (lib.functions.get(node.name, []) if lib is not None else []) if fm.body is not None]
         return []
 
-    roots = [main.definitions[n].expression for n in _measure_expressions(package) if n in main.definitions]
+    names = _measure_expressions(package) if expressions is None else expressions
+    roots = [main.definitions[n].expression for n in names if n in main.definitions]
     nodes = list(walk(roots, follow))
     date_filters: dict[int, list[str]] = {}
     for q in (n for n in nodes if isinstance(n, Query)):
