@@ -11,11 +11,11 @@ from typing import Any
 
 from ..fhir.records import PatientRecord, Resource
 from ..measure.api import load_measure
-from ..measure.calculator import measurement_period
+from ..measure.calculator import MeasureCalculator, measurement_period
 from ..measure.package import MeasurePackage, MeasurePackageError
 from .analysis import GroupVet, Settings, analyse_group
 from .attribution import Attributor, read_attribution_list
-from .collect import RecordingCalculator, collect
+from .collect import collect
 from .diagnostics import DiagnosticsCollector
 from .intervals import Method
 from .valueset_usage import explain_type, valueset_roles
@@ -149,9 +149,9 @@ def vet_measure(
     records, shared, source, description = _source(data)
     attributor = _attributor(by, (start, end), shared)
     diagnostics = DiagnosticsCollector()
-    calc = RecordingCalculator(package, measurement_period(start, end, timezone_offset), timezone_offset=timezone_offset,
-                               shared=shared, collector=diagnostics)
-    collected = collect(calc, records, attributor, (start, end), chronic=chronic, progress=progress)
+    calc = MeasureCalculator(package, measurement_period(start, end, timezone_offset), timezone_offset=timezone_offset,
+                             shared=shared)
+    collected = collect(calc, diagnostics, records, attributor, (start, end), chronic=chronic, progress=progress)
     chosen = groups if groups is not None else list(range(len(package.measure.groups)))
     for gi in chosen:
         if not 0 <= gi < len(package.measure.groups):
