@@ -162,7 +162,7 @@ def test_only_the_engine_imports_operator_chapters() -> None:
 
 
 # each package imports only packages below it (composition.py wires the engine to them)
-RANK = {"cql": 0, "fhir": 1, "chronic": 2, "measure": 3, "synth": 3, "vet": 4, "cli": 5}
+RANK = {"cql": 0, "fhir": 1, "chronic": 2, "measure": 3, "synth": 3, "explain": 4, "vet": 5, "cli": 6}
 
 
 def test_packages_import_only_lower_layers() -> None:
