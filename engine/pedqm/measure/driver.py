@@ -1,7 +1,7 @@
 """The one driver: many measures × one data source × optional attribution, in one pass per patient.
 
-`pedqm evaluate` (one measure, several, or `--all`), `pedqm demo` and `pedqm vet`'s population
-figures run through here. Each patient's record is read and parsed once and evaluated by every
+`pedqm evaluate` (one measure, several, or `--all`) and `pedqm demo` run through here; `pedqm
+vet` keeps its own loop (a retrieve observer per patient) but attributes with the same module. Each patient's record is read and parsed once and evaluated by every
 measure; its subject result is folded into the measure's overall result and into the result of
 the entity the patient is attributed to (:mod:`.attribution`).
 

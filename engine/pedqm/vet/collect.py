@@ -12,13 +12,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..cql.context import EvaluationContext
 from ..fhir.records import PatientRecord
-from ..measure.calculator import MeasureCalculator, SubjectResult
+from ..measure.calculator import MeasureCalculator
 from ..measure.definition import DEN, DENEX, DENEXCEP, IPP, NUMER, NUMEX, POPULATION_ORDER
-from ..measure.driver import Evaluator, RunPlan
 from .attribution import Attributor
-from .diagnostics import DiagnosticsCollector, RecordingProvider
+from .diagnostics import DiagnosticsCollector, RetrieveRecorder
 from .patient_features import PatientFeatures, features
 
 
@@ -53,44 +51,28 @@ class Collected:
     flow: list[Counter[str]] = field(default_factory=list)  # per group: population code -> count
 
 
-class RecordingCalculator(MeasureCalculator):
-    """The measure calculator with each patient's data provider wrapped to note its retrieves."""
-
-    def __init__(self, *args: Any, collector: DiagnosticsCollector, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.collector = collector
-        self.last: tuple[RecordingProvider, EvaluationContext] | None = None
-
-    def context(self, record: PatientRecord) -> EvaluationContext:
-        ctx = super().context(record)
-        provider = RecordingProvider(ctx.data, self.collector)
-        ctx.data = provider
-        self.last = (provider, ctx)
-        return ctx
-
-
-def collect(rc: RecordingCalculator, records: Iterable[PatientRecord], attributor: Attributor,
-            period: tuple[str, str], *, chronic: bool = True,
+def collect(calc: MeasureCalculator, diagnostics: DiagnosticsCollector, records: Iterable[PatientRecord],
+            attributor: Attributor, period: tuple[str, str], *, chronic: bool = True,
             progress: Callable[[int], None] | None = None) -> Collected:
-    """One pass of the driver (:mod:`pedqm.measure.driver`) with this calculator and attributor,
-    keeping per patient what the vetting statistics need."""
-    diagnostics = rc.collector
-    groups = rc.definition.groups
+    """One pass of the measure calculator over `records`, each patient's retrieves observed for
+    the data-element diagnostics."""
+    groups = calc.definition.groups
     out = Collected([[] for _ in groups], flow=[Counter() for _ in groups])
-
-    def keep(record: PatientRecord, entity: str | None, results: dict[str, SubjectResult]) -> None:
-        result = results[_MEASURE]
+    for i, record in enumerate(records, 1):
         out.n_patients += 1
+        recorder = RetrieveRecorder(diagnostics)
+        result = calc.evaluate(record, observers=[recorder])
+        entity, _ = attributor.attribute(record)
         if entity is not None:
             out.entity_patients[entity] += 1
         if result.error is not None:
             out.errors.append((record.patient_id, result.error))
         else:
             in_ip = any(g.members.get(IPP) for g in result.groups)
-            if rc.last is not None:
-                provider, ctx = rc.last
-                diagnostics.replay(provider, ctx.context_value)
-                diagnostics.add(record, provider, in_ip)
+            replay = calc.context(record)
+            assert replay.data is not None
+            diagnostics.replay(recorder, replay.data, replay.context_value)
+            diagnostics.add(record, recorder, in_ip)
             if in_ip:
                 out.features[record.patient_id] = features(record, period[0], period[1], chronic=chronic)
             for gi, g in enumerate(result.groups):
@@ -102,15 +84,9 @@ def collect(rc: RecordingCalculator, records: Iterable[PatientRecord], attributo
                         member_pops.setdefault(m, set()).add(code)
                 for m in g.members.get(IPP, []):
                     out.units[gi].append(Unit(m, record.patient_id, entity, frozenset(member_pops[m])))
-        rc.last = None
-
-    plan = RunPlan(((_MEASURE, str(rc.package.source)),), period=period)
-    Evaluator(plan, {_MEASURE: rc.package}).run(records, rc.shared, progress, calculators={_MEASURE: rc},
-                                                  attributor=attributor, on_record=keep)
+        if progress is not None:
+            progress(i)
     return out
-
-
-_MEASURE = "measure"
 
 
 def unit_features(c: Collected, unit: Unit) -> dict[str, Any]:
