@@ -1446,3 +1446,16 @@ def test_to_python() -> None:
     assert to_python(lit("@2024T")) is None
     assert to_python(lit("@T14:07")) == dt.time(14, 7)
     assert to_python(lit("@T23:59:59.999")) == dt.time(23, 59, 59, 999000)
+
+
+@pytest.mark.parametrize("literal", ["@2024-01-02", "@2024-01-02T10:00:00.0+01:00", "@2024-01-02T10", "@T10:00",
+                                     "Interval[@2024-01-01, @2024-02-01]"])
+def test_temporal_values_pickle(literal: str) -> None:
+    """A Date/DateTime/Time crosses to worker processes, Dask and Spark (issue 12): before, pickling
+    raised "Date is immutable" from the slot-by-slot restore."""
+    import pickle
+
+    from pedqm.cql import evaluate as cql_evaluate
+
+    value = cql_evaluate(literal)
+    assert pickle.loads(pickle.dumps(value)) == value

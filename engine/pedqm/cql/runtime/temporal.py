@@ -35,7 +35,7 @@ import enum
 import re
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from pedqm.cql.errors import CqlRuntimeError
 from pedqm.cql.runtime.uncertainty import IntOrUncertainty, Uncertainty
@@ -383,6 +383,11 @@ class _Temporal(abc.ABC):
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as class, components and offset (results cross to worker processes, Dask
+        and Spark); immutability forbids the default slot-by-slot restore."""
+        return (_rebuild_temporal, (type(self), self._c, getattr(self, "_tz", None)))
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -1134,3 +1139,11 @@ def to_python(value: _Temporal) -> _dt.date | _dt.datetime | _dt.time | None:
         tzinfo = None if minutes is None else _dt.timezone(_dt.timedelta(minutes=minutes))
         return _dt.datetime(y, mo, d, h, mi, s, ms * 1000, tzinfo=tzinfo)
     raise TypeError(f"not a CQL temporal value: {value!r}")
+
+
+def _rebuild_temporal(cls: type[_Temporal], parts: Sequence[int | None], tz: Decimal | None) -> _Temporal:
+    obj = object.__new__(cls)
+    obj._set_parts(parts)
+    if cls is DateTime:
+        object.__setattr__(obj, "_tz", tz)
+    return obj
