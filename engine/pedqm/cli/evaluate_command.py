@@ -284,9 +284,9 @@ def summary_table(result: MeasureResult) -> str:
     codes = [c for c in POPULATION_ORDER if any(g.population(c) for g in defn.groups) and c != "measure-observation"]
     errored = f", {len(result.errors)} could not be evaluated" if result.errors else ""
     table = Table(title=f"{defn.label} ({result.n_subjects} patients{errored})")
-    table.add_column("group")
-    for c in codes:
-        table.add_column(c, justify="right")
+    table.add_column("group", overflow="fold", max_width=28)
+    for c in codes:  # the eCQM population abbreviations keep the table within 80 columns
+        table.add_column(POPULATION_ABBREVIATIONS.get(c, c), justify="right")
     table.add_column("score", justify="right")
     for gi, g in enumerate(defn.groups):
         score = result.measure_score(gi)
@@ -297,9 +297,27 @@ def summary_table(result: MeasureResult) -> str:
                 s = result.stratum_score(gi, counts)
                 table.add_row(f"  {strat} = {value}", *[str(counts.get(c, 0)) if g.population(c) else "" for c in codes],
                               "" if s is None else f"{s:.3f}")
-    console = Console(file=io.StringIO(), width=160, record=True)
+    console = Console(file=io.StringIO(), width=_table_width(), record=True)
     console.print(table)
-    return console.export_text()
+    legend = ", ".join(f"{POPULATION_ABBREVIATIONS.get(c, c)} {c}" for c in codes)
+    return console.export_text() + f"{legend}\n"
+
+
+# eCQM population abbreviations (HQMF / MeasurePopulationType codes), for narrow tables
+POPULATION_ABBREVIATIONS = {
+    "initial-population": "IPP", "denominator": "DENOM", "denominator-exclusion": "DENEX",
+    "denominator-exception": "DENEXCEP", "numerator": "NUMER", "numerator-exclusion": "NUMEX",
+    "measure-population": "MSRPOPL", "measure-population-exclusion": "MSRPOPLEX",
+}
+
+
+def _table_width() -> int:
+    """The terminal's width (80 to 160 columns); 100 when output is not a terminal."""
+    import shutil
+
+    if not sys.stdout.isatty():
+        return 100
+    return max(80, min(160, shutil.get_terminal_size((100, 24)).columns))
 
 
 
