@@ -8,7 +8,9 @@ same on every engine; where the CQL follows the FHIR spec and the native code do
 
 from __future__ import annotations
 
+import shutil
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +22,7 @@ from pedqm.cql.runtime.values import Interval, ValueSetRef
 from pedqm.fhir import convert as C
 from pedqm.fhir.model import load_model
 from pedqm.fhir.navigation import FhirNode
+from pedqm.measure.package import MeasurePackage
 
 UCUM = "http://unitsofmeasure.org"
 
@@ -139,3 +142,41 @@ def test_to_string_of_a_code_enumeration_and_to_valueset(helpers: Any) -> None:
     lib = LibraryManager().compile(found[0], found[1])
     vs = lib.call("ToValueSet", ["http://pedqm.org/fhir/ValueSet/x"], lib.context())
     assert isinstance(vs, ValueSetRef) and vs.id == "http://pedqm.org/fhir/ValueSet/x"
+
+
+REPO = Path(__file__).resolve().parents[2]
+ECQM = REPO.parent / "shared" / "ecqm"
+
+
+def _fhirhelpers_source(pkg: MeasurePackage) -> tuple[str | None, str]:
+    for lib in pkg.library().compiled.registry.values():
+        if lib.name == "FHIRHelpers":
+            return lib.version, lib.resolved.source_name
+    raise AssertionError("no FHIRHelpers compiled")
+
+
+def test_measure_library_measure_uses_the_builtin_fhirhelpers() -> None:
+    assert _fhirhelpers_source(MeasurePackage.load(REPO / "measure_library" / "lead-screening")) == (
+        "4.0.1", "pedqm:FHIRHelpers-4.0.1.cql")
+
+
+@pytest.mark.skipif(not ECQM.is_dir(), reason="../shared/ecqm missing")
+def test_published_deck_keeps_its_own_fhirhelpers() -> None:
+    deck = sorted(ECQM.glob("CMS2-*/measure-bundle.json"))[0]
+    version, source = _fhirhelpers_source(MeasurePackage.load(deck))
+    assert version == "4.4.000" and not source.startswith("pedqm:")
+
+
+def test_a_package_fhirhelpers_of_the_same_version_wins(tmp_path: Path) -> None:
+    """A package that ships FHIRHelpers 4.0.1 itself is calculated with that text, not pedqm's."""
+    measure = tmp_path / "lead-screening"
+    shutil.copytree(REPO / "measure_library" / "lead-screening", measure)
+    found = builtin_library("FHIRHelpers", "4.0.1")
+    assert found is not None
+    own = found[0].replace("define function ToCalendarUnit", "define \"Shipped With The Package\": true\n\n"
+                           "define function ToCalendarUnit", 1)
+    (measure / "FHIRHelpers.cql").write_text(own, encoding="utf-8")
+    pkg = MeasurePackage.load(measure)
+    assert _fhirhelpers_source(pkg) == ("4.0.1", "FHIRHelpers")
+    helpers = next(lib for lib in pkg.library().compiled.registry.values() if lib.name == "FHIRHelpers")
+    assert "Shipped With The Package" in helpers.definition_names
