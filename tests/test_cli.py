@@ -74,3 +74,27 @@ def test_installed_console_script() -> None:
     exe = shutil.which("pedqm") or str(Path(sys.executable).with_name("pedqm"))
     proc = subprocess.run([exe, "cql", "2 + 3"], capture_output=True, text=True, timeout=60)
     assert (proc.returncode, proc.stdout) == (0, "5\n")
+
+
+def test_version_names_the_installed_distribution(capsys: pytest.CaptureFixture[str]) -> None:
+    """`pedqm --version` (issue 15, Conventions): the version of the installed package, exit 0."""
+    from importlib.metadata import version
+
+    from pedqm.cli import main
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"pedqm {version('pedqm')}"
+
+
+def test_list_has_a_header_row_and_json(capsys: pytest.CaptureFixture[str]) -> None:
+    """`pedqm list` prints a header row over its columns, and `--json` the same rows as data."""
+    import json
+
+    from pedqm.cli import main
+
+    assert main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["MEASURE", "SCORING", "BASIS", "TITLE"]
+    assert main(["list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["id"] for r in rows} == {line.split()[0] for line in lines[1:]}

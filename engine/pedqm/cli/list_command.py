@@ -12,7 +12,8 @@ from ..measure.library_index import library_root, measure_dirs
 
 def register(sub: Any) -> None:
     p = sub.add_parser("list", help="list the measures in the measure library", description=__doc__)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true",
+                   help="print the list as JSON (id, title, scoring, basis, groups) instead of a table")
     p.set_defaults(run=run)
 
 
@@ -41,7 +42,9 @@ def run(args: argparse.Namespace) -> int:
     if not rows:
         print(f"no measures found in {library_root() or 'measure_library/'}")
         return 0
-    width = max(len(r["id"]) for r in rows)
+    width = max(len(r["id"]) for r in rows + [{"id": "MEASURE"}])
+    scoring_w = max(len(r["scoring"]) for r in rows + [{"scoring": "SCORING"}])
+    print(f"{'MEASURE':<{width}}  {'SCORING':<{scoring_w}}  {'BASIS':<9}  TITLE")
     for r in rows:
-        print(f"{r['id']:<{width}}  {r['scoring']:<34}  {r['basis']:<9}  {r['title']}")
+        print(f"{r['id']:<{width}}  {r['scoring']:<{scoring_w}}  {r['basis']:<9}  {r['title']}")
     return 0
