@@ -180,3 +180,15 @@ def test_a_package_fhirhelpers_of_the_same_version_wins(tmp_path: Path) -> None:
     assert _fhirhelpers_source(pkg) == ("4.0.1", "FHIRHelpers")
     helpers = next(lib for lib in pkg.library().compiled.registry.values() if lib.name == "FHIRHelpers")
     assert "Shipped With The Package" in helpers.definition_names
+
+
+def test_builtin_fhirhelpers_is_resolved_once_per_process() -> None:
+    """Every measure_library measure includes it; parsing ~280 functions per package load cost most
+    of a second, so LibraryManagers share the resolved built-in library (not a package's own)."""
+    def resolved(path: Path) -> Any:
+        lib = MeasurePackage.load(path).library()
+        return next(x.resolved for x in lib.compiled.registry.values() if x.name == "FHIRHelpers")
+
+    a = resolved(REPO / "measure_library" / "lead-screening")
+    b = resolved(REPO / "measure_library" / "pharyngitis-testing")
+    assert a is b
