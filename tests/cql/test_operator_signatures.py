@@ -122,3 +122,10 @@ def test_no_overload_is_a_compile_error(expr: str, message: str | None) -> None:
     with pytest.raises(CqlCompileError) as err:
         compile_library(source)
     assert message in str(err.value) and "2:" in str(err.value)
+
+
+def test_expand_of_one_interval_is_a_list_of_points() -> None:
+    """`expand Interval[1, 60]` is a List<Integer> (CQL 1.5 Reference, Expand): a query over it may
+    do arithmetic on its elements (before, typed List<Interval<Integer>>, it was a compile error)."""
+    lib = compile_library("library E version '1'\ndefine X: (expand Interval[1, 3]) P return P * 2\n")
+    assert lib.evaluate("X") == [2, 4, 6]

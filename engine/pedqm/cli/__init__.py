@@ -20,7 +20,9 @@ from . import (
     errors,
     evaluate_command,
     explain_command,
+    gaps_command,
     list_command,
+    serve_command,
     synth_command,
     test_command,
     vet_command,
@@ -44,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     vet_command.register(sub)
     explain_command.register(sub)
     diff_command.register(sub)
+    serve_command.register(sub)
+    gaps_command.register(sub)
     return parser
 
 

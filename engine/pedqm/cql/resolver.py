@@ -720,6 +720,8 @@ class Resolver:
             return first.point
         if name == "Flatten" and isinstance(first, T.ListType) and isinstance(first.element, T.ListType):
             return first.element
+        if name == "Expand" and isinstance(first, T.IntervalType):
+            return T.ListType(first.point)  # expand of one interval gives its points (CQL 1.5 Reference, Expand)
         if name in ("Collapse", "Expand"):
             return first if isinstance(first, T.ListType) else T.ListType(first)
         return T.ANY
