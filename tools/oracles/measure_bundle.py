@@ -1,8 +1,8 @@
 """Build fqm-execution-ready measure bundles for pedqm's own library measures (test-only).
 
 pedqm reads ``measure_library/<id>/`` as CQL text; fqm-execution needs ELM. This module
-translates a measure's CQL and every library it includes (pedqm's shared libraries and
-FHIRHelpers) with the reference translator (``translate.py``, options as in the published
+translates a measure's CQL and every library it includes (pedqm's shared libraries and pedqm's
+own FHIRHelpers 4.0.1 from engine/pedqm/cql_libraries) with the reference translator (``translate.py``, options as in the published
 packages), puts CQL + ELM into Library resources, adds the Measure and the value sets pedqm ships,
 and caches the Bundle under ``.oracles/cache/measure-bundles/`` (git-ignored), keyed by the hash of
 every input.
@@ -10,10 +10,12 @@ every input.
 Two mechanical shims make the bundle loadable, and both are recorded as findings because they mean
 the measure package is not portable as written:
 
-* pedqm interprets QI-Core element mappings natively, so its measures do not ``include
-  FHIRHelpers``; the reference translator still emits ``FHIRHelpers.ToDate`` etc. calls, which
-  cql-execution cannot resolve. The builder appends ``include FHIRHelpers version '4.4.000'`` to
-  the ``using`` line (same line, so line:column of every other message is unchanged).
+* A library that uses a FHIR-based model but does not ``include FHIRHelpers`` (pedqm interprets
+  QI-Core element mappings natively, so pedqm does not need it) still gets ``FHIRHelpers.To...``
+  calls from the reference translator, which cql-execution cannot resolve. The builder appends
+  ``include FHIRHelpers version '4.0.1'`` to the ``using`` line (same line, so line:column of
+  every other message is unchanged). The measure_library measures include pedqm's FHIRHelpers
+  themselves; ChronicConditions (FHIR, no element access) is the one library still shimmed.
 * ``Measure.library`` is ``url|version``; fqm-execution 1.8.6 matches the root library by bare
   url only, so the bundle's Measure names the bare url.
 
@@ -44,10 +46,9 @@ import translate as _translate  # noqa: E402
 
 LIBRARY_ROOT = REPO / "measure_library"
 BUILTIN_CQL = REPO / "engine" / "pedqm" / "cql_libraries"
-ECQM_ROOT = REPO.parent / "shared" / "ecqm"
 CACHE_DIR = _translate.CACHE_DIR / "measure-bundles"
-FHIRHELPERS_VERSION = "4.4.000"
-BUILDER_VERSION = "1"  # bump when the bundle layout changes, to invalidate the cache
+FHIRHELPERS_VERSION = "4.0.1"
+BUILDER_VERSION = "2"  # bump when the bundle layout changes, to invalidate the cache
 
 _LIBRARY_RE = re.compile(r"^\s*library\s+(\"[^\"]+\"|[\w.]+)(?:\s+version\s+'([^']*)')?", re.M)
 _INCLUDE_RE = re.compile(r"^\s*include\s+(\"[^\"]+\"|[\w.]+)(?:\s+version\s+'([^']*)')?", re.M)
@@ -85,16 +86,8 @@ def _name_version(text: str) -> tuple[str, str | None]:
 
 
 def _fhirhelpers_cql() -> str:
-    """FHIRHelpers 4.4.000 as the published QI-Core 4.1.1 packages ship it."""
-    for bundle in sorted(ECQM_ROOT.glob("*/measure-bundle.json")):
-        for e in json.loads(bundle.read_text(encoding="utf-8")).get("entry") or []:
-            r = e.get("resource") or {}
-            if r.get("resourceType") == "Library" and r.get("name") == "FHIRHelpers" \
-                    and r.get("version") == FHIRHELPERS_VERSION:
-                for c in r.get("content") or []:
-                    if c.get("contentType") == "text/cql":
-                        return base64.b64decode(c["data"]).decode("utf-8")
-    raise FileNotFoundError(f"FHIRHelpers {FHIRHELPERS_VERSION} not found under {ECQM_ROOT}")
+    """pedqm's own FHIRHelpers (engine/pedqm/cql_libraries), the one its measures include."""
+    return (BUILTIN_CQL / f"FHIRHelpers-{FHIRHELPERS_VERSION}.cql").read_text(encoding="utf-8")
 
 
 def _sources(measure_dir: Path) -> dict[str, str]:

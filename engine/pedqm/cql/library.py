@@ -75,6 +75,12 @@ def builtin_library(name: str, version: str | None) -> tuple[str, str] | None:
     return None
 
 
+# Built-in libraries that include nothing (FHIRHelpers: ~280 functions, most of a second to parse)
+# resolve the same way for every package, so they are resolved once per process and data model
+# loader; a resolved library is not changed by compiling it.
+_BUILTIN_RESOLVED: dict[tuple[str, ModelLoader], ResolvedLibrary] = {}
+
+
 class LibraryManager:
     """Compiles libraries and the libraries they include, each once."""
 
@@ -101,16 +107,20 @@ class LibraryManager:
         if key in self._loading:
             raise CqlError(f"circular include of library {name}")
         found = self.lookup(name, version) if self.lookup else None
+        builtin = found is None
         if found is None:
             found = builtin_library(name, version)
         if found is None:
             raise CqlError(f"library {name}{' version ' + repr(version) if version else ''} not found")
         text, display = found
+        cached = _BUILTIN_RESOLVED.get((text, self.models)) if builtin else None
         self._loading.add(key)
         try:
-            resolved = self.resolve(text, display)
+            resolved = cached or self.resolve(text, display)
         finally:
             self._loading.discard(key)
+        if builtin and cached is None and not resolved.includes:
+            _BUILTIN_RESOLVED[(text, self.models)] = resolved
         if version and resolved.version and resolved.version != version:
             if self.strict_versions:
                 raise CqlError(f"library {name} has version {resolved.version!r}, not {version!r}")
