@@ -146,15 +146,13 @@ def score_pairs(patients: Mapping[PatientKey, Resource], known: Sequence[Link],
     if labels:
         labelled = db.register(pd.DataFrame(labels), table_name="known_links")
         linker.training.estimate_m_from_pairwise_labels(labelled)
-        n_records = sum(len(r) for r in rows.values())
         pairs_possible = sum(len(rows[a]) * len(rows[b]) for i, a in enumerate(sources) for b in sources[i + 1:])
         # prior: the deterministic links found at least this share of all cross-source pairs
         prior = min(0.5, max(1e-6, 1.25 * len(labels) / max(pairs_possible, 1)))
         linker._settings_obj._probability_two_random_records_match = prior  # noqa: SLF001 - splink has no setter
-        del n_records
     else:
         linker.training.estimate_parameters_using_expectation_maximisation(block_on("birth_date"))
-    predictions = linker.inference.predict(threshold_match_probability=options.review).as_pandas_dataframe()
+    predictions = linker.inference.predict(threshold_match_probability=options.review, warning_mode="never").as_pandas_dataframe()
     out: list[ScoredPair] = []
     fields = ("given", "family", "birth_date", "sex", "postal", "line", "phone")
     for row in predictions.itertuples(index=False):
