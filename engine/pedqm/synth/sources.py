@@ -50,6 +50,8 @@ TASK_CODE = "http://hl7.org/fhir/CodeSystem/task-code"
 SOCIAL_SERVICE = C.Code(C.SNOMED, "410606002", "Social service procedure")
 FOOD_PANTRY_ASSIST = C.Code(C.SNOMED, "467771000124109", "Assistance with application for food pantry program")
 URGENT_CARE_VISIT = "99214"
+HCPCS = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+URGENT_CARE_CENTER = C.Code(HCPCS, "S9088", "Services provided in an urgent care center")
 
 ORGS = {  # source -> (Organization id, name, local MRN system)
     "school": ("org-sbhc", "Lincoln Schools Health Center", f"{C.SID_MRN}/sbhc"),
@@ -182,8 +184,9 @@ class _Local:
         return f"{self.pid}-{prefix}{self._n}"
 
     def encounter(self, day: _dt.date, minutes: int, cpt: str, text: str, reason: C.Code | None = None) -> Resource:
+        codes = [C.Code(C.CPT, cpt, text)] + ([URGENT_CARE_CENTER] if self.source == "urgent-care" else [])
         res: Resource = {"resourceType": "Encounter", "id": self.new_id("enc"), "status": "finished",
-                         "class": coding(C.ACT_CODE, "AMB"), "type": [concept(C.Code(C.CPT, cpt, text))],
+                         "class": coding(C.ACT_CODE, "AMB"), "type": [concept(*codes)],
                          "subject": ref("Patient", self.pid),
                          "period": {"start": instant(day, minutes), "end": instant(day, minutes + 30)}}
         if reason is not None:
