@@ -15,15 +15,15 @@ from __future__ import annotations
 import io
 import re
 import sys
-from collections.abc import Iterable, Iterator
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ..fhir.records import PatientRecord
 from ..fhir.sources import FileSource
 from ..fhir.sources.provenance import NamedSource
 from ..linkage import LinkedSource
-from ..fhir.records import PatientRecord
 from ..measure.library_run import LibraryRun, practice_of, run_library
 from ..synth import SynthConfig
 from ..synth.sources import generate_sources, parse_sources
@@ -83,11 +83,12 @@ def _practice_children(records: Iterable[PatientRecord]) -> Iterator[PatientReco
 def _cells(alone: LibraryRun, together: LibraryRun, mid: str, org: str | None, group: int) -> list[str]:
     a, b = _result(alone, mid, org), _result(together, mid, org)
     out: list[str] = []
-    scores = []
+    scores: list[float | None] = []
     for r in (a, b):
         denominator = r.count(group, "denominator") if r is not None else 0
         score = r.measure_score(group) if r is not None else None
         scores.append(score)
         out += [str(denominator), "" if score is None else f"{score:.3f}"]
-    change = "" if None in scores else f"{scores[1] - scores[0]:+.3f}"
+    before, after = scores
+    change = "" if before is None or after is None else f"{after - before:+.3f}"
     return [*out, change]

@@ -16,12 +16,16 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-from ..fhir.records import PatientRecord
 from ..fhir.sources.provenance import NamedSource
-from ..linkage import LinkageUnavailable, LinkedSource, ProbabilisticOptions, linkage_bundle, write_review
+from ..linkage import (
+    LinkageUnavailable,
+    LinkedSource,
+    ProbabilisticOptions,
+    linkage_bundle,
+    write_review,
+)
 from .data_options import BEARER_ENV, DataOptionsError, _open_one
 from .errors import NoPatientsError
 
@@ -62,14 +66,13 @@ def open_linked(args: argparse.Namespace, specs: list[tuple[str | None, str]]) -
         path = getattr(args, name, None)
         if path is not None and not path.parent.exists():
             raise DataOptionsError(f"--{name.replace('_', '-')}: no such directory: {path.parent}")
-    taken = {n for n, _ in specs if n}
+    taken: set[str] = {n for n, _ in specs if n is not None}
     if len(taken) != sum(1 for n, _ in specs if n):
         raise DataOptionsError("--data: two sources have the same name")
     sources: list[NamedSource] = []
-    for name, spec in specs:
-        if name is None:
-            name = default_name(spec, taken)
-            taken.add(name)
+    for given, spec in specs:
+        name = given if given is not None else default_name(spec, taken)
+        taken.add(name)
         one = argparse.Namespace(**vars(args))
         one.data = spec
         if spec.lower().startswith(("http://", "https://")):
@@ -86,7 +89,8 @@ def open_linked(args: argparse.Namespace, specs: list[tuple[str | None, str]]) -
             raise DataOptionsError(f"{name}: {exc}") from exc
         sources.append(NamedSource(name, source))
     systems = frozenset(args.link_identifier_system) if getattr(args, "link_identifier_system", None) else None
-    linked = LinkedSource(sources, probabilistic=options, identifier_systems=systems)
+    linked = LinkedSource(sources, probabilistic=options, identifier_systems=systems,
+                          on_pass_done=lambda done: print(done.duplicate_summary(), file=sys.stderr))
     try:
         linkage = linked.linkage
     except LinkageUnavailable as exc:
@@ -100,16 +104,5 @@ def open_linked(args: argparse.Namespace, specs: list[tuple[str | None, str]]) -
     if args.review_output is not None:
         n = write_review(linkage, args.review_output)
         print(f"wrote {args.review_output} ({n} pairs to review)", file=sys.stderr)
-    linked.checked_patients = True  # type: ignore[attr-defined]
-    return _Reporting(linked)  # type: ignore[return-value]
-
-
-class _Reporting(LinkedSource):
-    """The linked source, saying at the end of a pass which duplicates it collapsed."""
-
-    def __init__(self, inner: LinkedSource) -> None:  # noqa: D107 - adopt the inner source's state
-        self.__dict__.update(inner.__dict__)
-
-    def patients(self) -> Iterator[PatientRecord]:
-        yield from super().patients()
-        print(self.duplicate_summary(), file=sys.stderr)
+    linked.checked_patients = True
+    return linked

@@ -128,7 +128,7 @@ def merge_records(golden_id: str, members: Sequence[tuple[PatientKey, PatientRec
             for k in keys:
                 seen.setdefault(k, (source, r))
             plan.append((source, r, renames))
-    for source, r, renames in plan:
+    for _source, r, renames in plan:
         _rewrite(r, renames)
         merged.add(r)
     return merged, duplicates

@@ -55,5 +55,5 @@ def write_review(linkage: Linkage, path: Path) -> int:
 
 
 def _name(patient: dict[str, Any]) -> str:
-    n = next(iter(patient.get("name") or []), {})
+    n: dict[str, Any] = next(iter(patient.get("name") or []), {})
     return " ".join([*(n.get("given") or []), n.get("family") or ""]).strip()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -61,7 +61,8 @@ class LinkedSource:
     one; ``identifier_systems`` restricts which identifier systems link records."""
 
     def __init__(self, sources: Sequence[NamedSource], *, probabilistic: ProbabilisticOptions | None = None,
-                 identifier_systems: frozenset[str] | None = None) -> None:
+                 identifier_systems: frozenset[str] | None = None,
+                 on_pass_done: Callable[[LinkedSource], None] | None = None) -> None:
         names = [s.name for s in sources]
         if len(set(names)) != len(names):
             raise ValueError(f"source names must differ: {', '.join(names)}")
@@ -75,6 +76,8 @@ class LinkedSource:
         self._spool: IO[bytes] | None = None
         self._offsets: dict[PatientKey, int] = {}
         self._shared: list[Resource] | None = None
+        self.on_pass_done = on_pass_done  # called after each full pass of patients() (e.g. to report duplicates)
+        self.checked_patients = False  # the CLI checked, after linkage, that there are patients
 
     # ------------------------------------------------------------ first pass
     @property
@@ -141,6 +144,8 @@ class LinkedSource:
             merged, duplicates = merge_records(gid, [(key, self._load(key)) for key in members])
             self.duplicates.extend(duplicates)
             yield merged
+        if self.on_pass_done is not None:
+            self.on_pass_done(self)
 
     def shared_resources(self) -> list[Resource]:
         """Every source's shared resources; one (type, id) read from two sources is kept once (the
