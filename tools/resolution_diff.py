@@ -207,7 +207,15 @@ def _model_classes() -> tuple[dict[str, str], frozenset[str], frozenset[str]]:
                 resources.add(target or name)
             if ti.get("baseType") == "System.String" and name[:1].isupper():
                 enums.add(name)
+            elif (ti.get("baseType") or "").startswith("System.") and not any(c.tag.endswith("element") for c in ti):
+                _SYSTEM_BASED[name] = str(ti.get("baseType"))
     return targets, frozenset(resources), frozenset(enums)
+
+
+# model classes that only restrict a System type and add nothing (QI-Core 6's NotDoneRecorded is a
+# System.DateTime read from an extension, DoNotPerformReason a System.Concept): written as that
+# System type on both sides, as pedqm types them (filled by _model_classes)
+_SYSTEM_BASED: dict[str, str] = {}
 
 
 def _norm_named(model: str, name: str) -> str:
@@ -215,6 +223,9 @@ def _norm_named(model: str, name: str) -> str:
     (`{http://hl7.org/fhir}Condition` for QICore.ConditionProblemsHealthConcerns), so FHIR-based
     model types are written `FHIR.<target>` on both sides."""
     if model in _FHIR_MODELS:
+        _model_classes()
+        if name in _SYSTEM_BASED:
+            return _SYSTEM_BASED[name]
         model = "FHIR"
         name = _model_classes()[0].get(name, name)
     return f"{model}.{name}"
@@ -245,7 +256,7 @@ def elm_spec(spec: dict[str, Any], namespaces: dict[str, str]) -> str:
         return f"Interval<{elm_spec(spec['pointType'], namespaces)}>"
     if t == "ChoiceTypeSpecifier":
         parts = sorted({elm_spec(c, namespaces) for c in spec.get("choice", spec.get("type_", []))})
-        return f"Choice<{', '.join(parts)}>"
+        return parts[0] if len(parts) == 1 else f"Choice<{', '.join(parts)}>"
     if t == "TupleTypeSpecifier":
         els = sorted(f"{e['name']} {elm_spec(e['elementType'], namespaces)}" for e in spec.get("element", []))
         return "Tuple{" + ", ".join(els) + "}"
@@ -266,7 +277,8 @@ def pedqm_type(t: Any) -> str:
     if isinstance(t, T.IntervalType):
         return f"Interval<{pedqm_type(t.point)}>"
     if isinstance(t, T.ChoiceType):
-        return f"Choice<{', '.join(sorted({pedqm_type(c) for c in t.choices}))}>"
+        parts = sorted({pedqm_type(c) for c in t.choices})
+        return parts[0] if len(parts) == 1 else f"Choice<{', '.join(parts)}>"
     if isinstance(t, T.TupleType):
         return "Tuple{" + ", ".join(sorted(f"{n} {pedqm_type(et)}" for n, et in t.elements)) + "}"
     return str(t)
@@ -556,7 +568,8 @@ def pedqm_records(resolved: Any, tree: Any, text: str) -> list[Rec]:
         if isinstance(n, M.OperatorCall) and n.name in _P_CONVERSIONS and len(n.operands) == 1 \
                 and n.operands[0].loc == n.loc:
             if n.name == "ImplicitConvert":
-                return f"ImplicitConvert<{pedqm_type(n.options.get('to'))}>"
+                kind = "ImplicitCast" if n.options.get("cast") else "ImplicitConvert"
+                return f"{kind}<{pedqm_type(n.options.get('to'))}>"
             return n.name
         if isinstance(n, M.As) and n.operand.loc == n.loc:
             key = (n.loc.line, n.loc.column)
@@ -688,16 +701,27 @@ def _hash_files(paths: Iterable[Path]) -> str:
     return h.hexdigest()
 
 
-def _fingerprints() -> dict[str, str]:
-    """What each side's cached records depend on besides the library texts."""
-    tool = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+def _engine_hash() -> str:
     engine_files = [p for p in (ENGINE / "pedqm").rglob("*") if p.is_file()
                     and p.suffix in (".py", ".lark", ".json") and "__pycache__" not in p.parts]
+    return _hash_files(engine_files)
+
+
+@functools.cache
+def _fingerprints() -> dict[str, str]:
+    """What each side's cached records depend on besides the library texts. The engine's
+    files are hashed when this module is imported (beside the engine, at the start of a test
+    session), so that the key names the code this process runs: a long test run whose files
+    are edited meanwhile must not file its older results under the new files' key."""
+    tool = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
     oracle = _oracle()
     mi = "".join(f"{x.name}:{x.stat().st_size}:{x.stat().st_mtime_ns}"
                  for x in sorted(oracle.modelinfo_dir().glob("*.xml")))
     translator = hashlib.sha256(f"{oracle.translator_version()}|{mi}".encode()).hexdigest()
-    return {"pedqm": tool + _hash_files(engine_files), "elm": tool + translator}
+    return {"pedqm": tool + _ENGINE_HASH_AT_IMPORT, "elm": tool + translator}
+
+
+_ENGINE_HASH_AT_IMPORT = _engine_hash()
 
 
 def _cache_key(side: str, src: Source, fingerprints: dict[str, str]) -> str:
@@ -748,9 +772,13 @@ def _align(es: list[Rec], ps: list[Rec]) -> list[tuple[Rec, Rec]]:
     """Monotone best-score matching of two pre-order lists at one start position."""
     def score(e: Rec, p: Rec) -> int:
         if e["kind"] == p["kind"]:
-            return 3
-        if e["call"] and p["call"]:
-            return 1
+            # the same kind of node, preferably of the same type (in `timing.repeat.timeOfDay`
+            # the translator locates the conversion query and `repeat`, pedqm both properties)
+            return 4 if e["type"] == p["type"] else 3
+        if e["call"] and p["call"] and (e["type"] == p["type"] or p["type"] in ("System.Any", None) or not e["type"]):
+            return 1  # a different operator with the same result type: a wrong overload
+        # (a call of another result type is a node one side has and the other writes without
+        # a locator, e.g. the Start pedqm gives `X starts ...`; not a pair)
         return -1
 
     n, m = len(es), len(ps)
@@ -855,6 +883,9 @@ def _compare_pair(label: str, lines: list[str], e: Rec, p: Rec) -> list[Differen
         # already done when pedqm types the node with a System type
         e_conv = [c for c in e_conv if c != "ToSystemValue"]
         p_conv = [c for c in p_conv if c != "ToSystemValue"]
+    # a cast repeated with nothing between (the translator casts to a profile, then to its
+    # resource, both written FHIR.<resource> here) is one cast
+    e_conv = [c for i, c in enumerate(e_conv) if i == 0 or c != e_conv[i - 1] or not c.startswith("As<")]
     if e_conv != p_conv:
         add("conversion",
             f"conversion | {kind} : {generalize(et or pt)} under {e['parent']} | translator {_conv_text(e_conv)} | pedqm {_conv_text(p_conv)}",
@@ -992,6 +1023,8 @@ _SAME_RULES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in
      "same: pedqm's InValueSet on a list of codes answers whether any is in the value set (ELM AnyInValueSet)"),
     (r"^operator \| translator Not \| pedqm NotEquivalent$",
      "same: NotEquivalent is not (a ~ b) (CQL Reference, Not Equivalent); ELM has no node for it"),
+    (r"^operator \| translator Not \| pedqm NotEqual$",
+     "same: `a != b` is `not (a = b)` (CQL Reference, Not Equal); the translator writes Not(Equal), pedqm NotEqual"),
     (r"^operator \| translator CalculateAgeAt \| pedqm AgeAt$",
      "same: AgeInYearsAt(x) is CalculateAgeAt(Patient.birthDate, x) (CQL Reference, Clinical Operators, Age); "
      "pedqm reads the birth date from the Patient context inside the operator"),
@@ -1006,6 +1039,17 @@ _SAME_RULES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in
     (r"translator \[Interval, ToDateTime\] \| pedqm \[ImplicitConvert<Interval<System\.DateTime>>\]$",
      "same: both convert an Interval<Date> to an Interval<DateTime> bound by bound, keeping closedness (the "
      "translator rebuilds the interval with ToDateTime bounds; pedqm's ImplicitConvert does it on the value)"),
+    (r"translator \[Interval, As<([^|>]*)>\] \| pedqm \[ImplicitCast<Interval<\1>>\]$",
+     "same: both cast an interval of a choice type to an interval of one component point by point, a point of "
+     "another component becoming null (the translator rebuilds the interval with `As` bounds; pedqm's "
+     "ImplicitConvert with cast does it on the value; CQL Developer's Guide, Choice Types)"),
+    (r"translator \[Interval, (To\w+)\] \| pedqm \[\1\]$",
+     "same: an interval written in the text converts bound by bound on both sides; the translator builds a new "
+     "(unlocated) Interval around the converted bounds, pedqm converts the bounds of the interval it has"),
+    (r"^conversion \| QueryLetRef : List<FHIR\.[\w.]+> under Flatten \| translator \[ToSystemValue\] \| pedqm none$",
+     "same: a path over a list of FHIR elements (`PD.type` for a list PD) is flattened on both sides; the translator "
+     "converts each element's value with a FHIRHelpers query inside the Flatten, pedqm's list property access gives "
+     "the System values natively (typed List<System.Concept>)"),
     (r"^conversion \| Null : System\.Any under [A-Za-z]+ \| translator \[As<[^|]*>\] \| pedqm none$",
      "same: the translator types a null literal by its context (null as T); a null is null whatever its type"),
     (r"^conversion \| (CodeRef|OperandRef) : System\.Code under (Equivalent|Query) \| translator \[ToConcept\] \| pedqm none$",
@@ -1076,12 +1120,16 @@ def write_report(result: Run, known: dict[str, str], path: Path) -> None:
         "`ToDateTime`/`ToDecimal`/`ToQuantity`/`ToConcept`/`ToLong`/`ToSystemValue`/`ImplicitConvert` "
         "and `As` nodes with their operand's `loc` (an `As` written in the text is not a conversion).",
         "* At one start position both sides list their nodes outermost first; the lists are matched "
-        "monotonically with the best total score: same kind of node 3, two calls of different "
-        "operators/functions 1 (reported as an operator difference), otherwise no pair. Definitions "
+        "monotonically with the best total score: same kind of node 3 (4 with the same type), two calls of different "
+        "operators/functions with the same result type (or one unknown) 1 (reported as an operator "
+        "difference), otherwise no pair (a Start pedqm writes for `X starts ...` does not pair "
+        "with the translator's FunctionRef X). Definitions "
         "pair with definitions at the `define` keyword.",
         "* Unpaired nodes are not differences (timing phrases expand differently); they show as coverage.",
         "* QI-Core and US Core classes are in the FHIR namespace in ELM, so FHIR-based model prefixes are "
-        "written `FHIR.` on both sides. `System.Any` in pedqm means unknown: such places form their own "
+        "written `FHIR.` on both sides; model classes that only restrict a System type and add no element "
+        "(QI-Core 6 `NotDoneRecorded`, a System.DateTime; `DoNotPerformReason`, a System.Concept) are "
+        "written as that System type, as pedqm types them. `System.Any` in pedqm means unknown: such places form their own "
         "classes (*pedqm type unknown where translator knows it*).",
         "",
         "## Summary",

@@ -132,3 +132,18 @@ def test_by_clinician_and_by_list(population_dir: Path, tmp_path: Path) -> None:
 def test_usage_errors(population_dir: Path, tmp_path: Path) -> None:
     assert main(["vet", str(MEASURE), "--data", str(population_dir), "--by", str(tmp_path / "missing.csv")]) == 2
     assert main(["vet", str(tmp_path / "nope"), "--data", str(population_dir)]) == 2
+
+
+def test_diagnostics_say_which_logic_fired(vet_run: VetRun) -> None:
+    """Population clause coverage (issue 14) in vet's diagnostics: every definition's true count
+    among the patients it decides, checked against the direct reading of the data."""
+    cov = vet_run.result["diagnostics"]["clause_coverage"]
+    counts = truth(vet_run.data)
+    ip = sum(c.get("ip", 0) for c in counts.values())
+    rows = {d["name"]: d for d in cov["definitions"]}
+    assert rows["Initial Population"]["true"] == ip
+    assert rows["Denominator Exclusion"] == {**rows["Denominator Exclusion"], "true": sum(c.get("denex", 0) for c in counts.values()),
+                                             "counted": ip}
+    assert rows["Numerator"]["true"] == sum(c.get("x", 0) for c in counts.values())
+    assert cov["covered"] <= cov["clauses"] and cov["patients"] == vet_run.result["patients"]
+    assert "Logic that fired" in vet_run.html.read_text(encoding="utf-8")

@@ -16,8 +16,10 @@ from . import (
     chronic_command,
     cql_command,
     demo_command,
+    diff_command,
     errors,
     evaluate_command,
+    explain_command,
     list_command,
     synth_command,
     test_command,
@@ -39,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo_command.register(sub)
     synth_command.register(sub)
     vet_command.register(sub)
+    explain_command.register(sub)
+    diff_command.register(sub)
     return parser
 
 

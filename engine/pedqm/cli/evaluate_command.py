@@ -11,6 +11,7 @@ from typing import Any
 
 from ..chronic.classify import STRATIFIERS
 from ..measure import evaluate_measure, load_measure
+from ..measure.calculator import MeasureCalculator
 from ..measure.definition import POPULATION_ORDER
 from ..measure.results import MeasureResult
 from .arguments import check_output, check_period, positive_int, timezone_offset
@@ -41,6 +42,9 @@ def register(sub: Any) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--require-profile-tags", action="store_true",
                    help="a QI-Core retrieve returns only resources whose meta.profile claims the profile (fqm-execution's default)")
+    p.add_argument("--coverage", action="store_true",
+                   help="also report (on standard error) how often each clause was true, clauses that never fired, value sets that matched nothing")
+    p.add_argument("--coverage-html", type=Path, metavar="FILE", help="write that coverage as HTML of the CQL (implies --coverage)")
     p.set_defaults(run=run)
 
 
@@ -56,6 +60,9 @@ def check_arguments(args: argparse.Namespace) -> tuple[str, str] | None:
     """Every option checked before any work starts; the --period, normalised."""
     period = check_period(args.period, args.timezone_offset)
     check_output(args.output)
+    check_output(args.coverage_html, "--coverage-html")
+    if (args.coverage or args.coverage_html) and args.workers > 1:
+        raise UsageError("--coverage counts clauses in one process: leave out --workers")
     if args.report_type is not None and args.format is not None and args.format not in REPORT_FORMATS:
         raise UsageError(f"--report-type {args.report_type} applies to --format json or ndjson; --format {args.format} "
                          "writes " + ("one row per subject" if args.format == "csv" else "the summary table")
@@ -73,11 +80,17 @@ def run(args: argparse.Namespace) -> int:
     end = (period or package.measure.effective_period)[1]
     extra = _extra_strata(args.stratify_by, end)
     progress, done = _progress(args)
+    coverage: list[Any] = []
+    calculator: Any = MeasureCalculator
+    if args.coverage or args.coverage_html:
+        from .test_command import _coverage_calculator
+
+        calculator = _coverage_calculator(coverage)
     try:
         result = evaluate_measure(package, source, period, timezone_offset=args.timezone_offset, keep_subjects=keep,
                                   extra_strata=extra, progress=progress, workers=args.workers,
                                   require_profile_tags=args.require_profile_tags,
-                                  terminology_server=args.terminology_server)
+                                  terminology_server=args.terminology_server, calculator=calculator)
     finally:
         done()
     for warning in package.warnings:  # e.g. an include's version substituted within the package
@@ -89,6 +102,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     _report_problems(result)
+    if coverage:
+        sys.stderr.write(coverage[0].population_text())
+        if args.coverage_html:
+            args.coverage_html.write_text(coverage[0].html(f"Population clause coverage: {package.measure.url or package.source}"),
+                                          encoding="utf-8")
+            print(f"wrote {args.coverage_html}", file=sys.stderr)
     if result.errors and len(result.errors) == result.n_subjects:
         print(f"pedqm evaluate: every patient ({result.n_subjects}) could not be evaluated; the counts mean nothing",
               file=sys.stderr)

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from ..measure import load_measure
+from ..measure.calculator import MeasureCalculator
 from ..measure.testing import run_cases, summarize
-from .arguments import check_period
+from .arguments import check_output, check_period
 from .errors import EXIT_OK, EXIT_RUNTIME_ERROR, EXIT_TEST_FAILED, UsageError
 
 
@@ -22,6 +23,9 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable results")
     p.add_argument("--require-profile-tags", action="store_true",
                    help="a QI-Core retrieve returns only resources whose meta.profile claims the profile (fqm-execution's default)")
+    p.add_argument("--coverage", action="store_true", help="clause coverage of the measure's logic over the cases")
+    p.add_argument("--lcov", type=Path, metavar="FILE", help="write the clause coverage as LCOV (implies --coverage)")
+    p.add_argument("--coverage-html", type=Path, metavar="FILE", help="write the CQL with clause hit counts as HTML (implies --coverage)")
     p.set_defaults(run=run)
 
 
@@ -45,7 +49,13 @@ def run(args: argparse.Namespace) -> int:
     if not any(d.is_dir() for d in cases.iterdir()):
         option = "--cases: " if args.cases else ""
         raise UsageError(f"{option}{cases} holds no test cases (expected one folder per case: {cases}/<case-id>/*.json)")
-    results = run_cases(package, cases, period, require_profile_tags=args.require_profile_tags)
+    for option in ("lcov", "coverage_html"):
+        check_output(getattr(args, option), "--" + option.replace("_", "-"))
+    coverage: list[Any] = []
+    calculator: Any = MeasureCalculator
+    if args.coverage or args.lcov or args.coverage_html:
+        calculator = _coverage_calculator(coverage)
+    results = run_cases(package, cases, period, require_profile_tags=args.require_profile_tags, calculator=calculator)
     for warning in package.warnings:  # e.g. an include's version substituted within the package
         print(f"warning: {warning}", file=sys.stderr)
     counts = summarize(results)
@@ -64,7 +74,35 @@ def run(args: argparse.Namespace) -> int:
                 where = f"group {m.group + 1} {m.population}" + (f" stratum {m.stratum}" if m.stratum else "")
                 print(f"      {where}: expected {m.expected}, got {m.actual}")
         print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors, {len(results)} cases")
+    if coverage:
+        _write_coverage(args, coverage[0], package.measure.url or package.source)
     if counts["error"] == len(results):
         print(f"pedqm test: every case ({len(results)}) could not be evaluated", file=sys.stderr)
         return EXIT_RUNTIME_ERROR
     return EXIT_OK if counts["passed"] == len(results) else EXIT_TEST_FAILED
+
+
+def _coverage_calculator(holder: list[Any]) -> Any:
+    """A factory for run_cases: the instrumented calculator, its Coverage put in `holder`."""
+    from ..explain.coverage import Coverage
+    from ..explain.instrument import TracedCalculator
+
+    def make(*a: Any, **kw: Any) -> TracedCalculator:
+        calc = TracedCalculator(*a, **kw)
+        cov = Coverage(calc)
+        calc.listeners.append(cov.add)
+        holder.append(cov)
+        return calc
+
+    return make
+
+
+def _write_coverage(args: argparse.Namespace, coverage: Any, title: str) -> None:
+    out = sys.stderr if args.json else sys.stdout  # --json keeps standard output machine-readable
+    out.write(coverage.text())
+    if args.lcov:
+        args.lcov.write_text(coverage.lcov(), encoding="utf-8")
+        print(f"wrote {args.lcov}", file=sys.stderr)
+    if args.coverage_html:
+        args.coverage_html.write_text(coverage.html(f"Clause coverage: {title}"), encoding="utf-8")
+        print(f"wrote {args.coverage_html}", file=sys.stderr)

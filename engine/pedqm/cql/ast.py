@@ -16,6 +16,11 @@ from dataclasses import dataclass, field
 class Loc:
     line: int = 0
     column: int = 0
+    # where the construct ends (the column after its last character, as Lark counts); not part
+    # of equality, so a node's identity is still where it starts. Explanations and coverage key
+    # clauses by the whole span.
+    end_line: int = field(default=0, compare=False)
+    end_column: int = field(default=0, compare=False)
 
 
 NOWHERE = Loc()

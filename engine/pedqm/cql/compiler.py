@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import model
 from . import types as T
@@ -21,6 +21,9 @@ from .operators.list import sort_list
 from .operators.registry import lookup
 from .resolver import ResolvedLibrary
 from .runtime.values import Code, CodeSystemRef, Concept, CqlTuple, Interval, ValueSetRef
+
+if TYPE_CHECKING:
+    from .trace import Tracer
 
 Fn = Callable[["Env"], Any]
 
@@ -56,14 +59,15 @@ def _located(fn: Fn, line: int, column: int) -> Fn:
 class CompiledLibrary:
     """A library's definitions, functions and parameters as closures."""
 
-    def __init__(self, resolved: ResolvedLibrary, registry: dict[str, CompiledLibrary]):
+    def __init__(self, resolved: ResolvedLibrary, registry: dict[str, CompiledLibrary], tracer: Tracer | None = None):
         self.resolved = resolved
+        self.tracer = tracer  # instrumented compile (pedqm.cql.trace); None: the plain closures
         self.key = resolved.key
         self.name = resolved.name
         self.version = resolved.version
         self.registry = registry
         registry[self.key] = self
-        self.includes = {alias: (registry.get(lib.key) or CompiledLibrary(lib, registry)) for alias, lib in resolved.includes.items()}
+        self.includes = {alias: (registry.get(lib.key) or CompiledLibrary(lib, registry, tracer)) for alias, lib in resolved.includes.items()}
         self._defs: dict[str, Fn] = {}
         self._functions: dict[int, Fn] = {}
         self._params: dict[str, Fn | None] = {}
@@ -202,7 +206,9 @@ class Compiler:
         method = getattr(self, "c_" + type(node).__name__)
         fn: Fn = method(node)
         if isinstance(node, _LOCATED) and node.loc.line:
-            return _located(fn, node.loc.line, node.loc.column)
+            fn = _located(fn, node.loc.line, node.loc.column)
+        if self.lib.tracer is not None:
+            fn = self.lib.tracer.wrap(fn, node, self.lib.resolved)
         return fn
 
     # -- leaves

@@ -49,7 +49,7 @@ def _string(tok: Token | str) -> str:
 def _loc(meta: Any) -> ast.Loc:
     if meta is None or getattr(meta, "empty", True):
         return ast.NOWHERE
-    return ast.Loc(meta.line, meta.column)
+    return ast.Loc(meta.line, meta.column, getattr(meta, "end_line", 0) or 0, getattr(meta, "end_column", 0) or 0)
 
 
 def _is_tok(x: Any, *types: str) -> bool:

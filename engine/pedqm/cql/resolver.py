@@ -22,6 +22,7 @@ from . import types as T
 from .errors import SourceError
 from .operators.registry import lookup
 from .runtime.values import INT_MAX, INT_MIN
+from .signatures import GENERIC, Signature, signatures
 
 _PRECISIONS = {
     "year": "year", "years": "year", "month": "month", "months": "month", "week": "week",
@@ -76,7 +77,9 @@ _BOOLEAN_OPS = {
     "SameOrBefore", "SameOrAfter", "Meets", "MeetsBefore", "MeetsAfter", "Overlaps",
     "OverlapsBefore", "OverlapsAfter", "Starts", "Ends", "Exists", "Not", "IsNull", "IsTrue",
     "IsFalse", "StartsWith", "EndsWith", "Matches", "AllTrue", "AnyTrue", "InValueSet",
-    "InCodeSystem", "AnyInValueSet", "CanConvertQuantity",
+    "InCodeSystem", "AnyInValueSet", "CanConvertQuantity", "ConvertsToBoolean", "ConvertsToDate",
+    "ConvertsToDateTime", "ConvertsToDecimal", "ConvertsToInteger", "ConvertsToLong",
+    "ConvertsToQuantity", "ConvertsToRatio", "ConvertsToString", "ConvertsToTime",
 }
 _RESULT_TYPES: dict[str, T.CqlType] = {
     "Count": T.INTEGER, "Length": T.INTEGER, "IndexOf": T.INTEGER, "PositionOf": T.INTEGER,
@@ -94,14 +97,16 @@ _RESULT_TYPES: dict[str, T.CqlType] = {
     "CalculateAge": T.INTEGER, "CalculateAgeAt": T.INTEGER, "Age": T.INTEGER, "AgeAt": T.INTEGER,
     "Precision": T.INTEGER,
     "DurationBetween": T.INTEGER, "DifferenceBetween": T.INTEGER,
+    "ConvertQuantity": T.QUANTITY, "ExpandValueSet": T.ListType(T.CODE),
+    "children": T.ListType(T.ANY), "descendents": T.ListType(T.ANY),
 }
 # result type = type of the first operand (or its element/point)
 _SAME_AS_OPERAND = {
     "Add", "Subtract", "Multiply", "TruncatedDivide", "Modulo", "Negate", "Abs", "Successor",
     "Predecessor", "Distinct", "Skip", "Take", "Tail", "Union", "Intersect", "Except",
-    "Round", "Coalesce", "Sum", "Product",
+    "Round", "Coalesce", "Sum", "Product", "Slice",
 }
-_ELEMENT_OF_OPERAND = {"First", "Last", "SingletonFrom", "Min", "Max", "Median", "Mode", "Indexer"}
+_ELEMENT_OF_OPERAND = {"First", "Last", "SingletonFrom", "Min", "Max", "Median", "Mode", "Indexer", "CoalesceList"}
 _POINT_OF_OPERAND = {"Start", "End", "PointFrom", "Width"}
 
 
@@ -133,6 +138,26 @@ def _arithmetic_defined(op: str, a: T.CqlType, b: T.CqlType) -> bool:
     if op == "Subtract" and x in _TEMPORAL and y == x:
         return False  # use `difference in ... between`
     return False
+
+
+def _fully_known(t: T.CqlType) -> bool:
+    """A static type with no unknown and no model part, so that a call no overload accepts
+    is certainly an error."""
+    if isinstance(t, T.NamedType):
+        return _known_system(t)
+    if isinstance(t, (T.ListType, T.IntervalType)):
+        return _fully_known(t.element if isinstance(t, T.ListType) else t.point)
+    if isinstance(t, T.ChoiceType):
+        return all(_fully_known(c) for c in t.choices)
+    return isinstance(t, T.TupleType)
+
+
+def _mentions_generic(t: T.CqlType) -> bool:
+    if isinstance(t, T.IntervalType):
+        return _mentions_generic(t.point)
+    if isinstance(t, T.ListType):
+        return _mentions_generic(t.element)
+    return t == GENERIC
 
 
 def _point_of(t: T.CqlType) -> T.CqlType | None:
@@ -406,7 +431,16 @@ class Resolver:
                 name, operands = "InValueSet", [item, vocab]
             elif vocab.type == T.CODESYSTEM:
                 name, operands = "InCodeSystem", [item, vocab]
-        if name in _COMPARISONS and len(operands) == 2:
+        rtype: T.CqlType | None = None
+        overload = self._overload(name, operands, loc)
+        if overload is not None:
+            operands, rtype = overload
+            if name == "Add" and rtype == T.STRING:
+                name = "Concatenate"  # `+` on Strings is Concatenate, null-propagating (CQL Reference)
+        elif name == "Coalesce" and len(operands) > 1:
+            rtype = T.unified_type([o.type for o in operands])
+            operands = self._promote(operands, rtype)
+        elif name in _COMPARISONS and len(operands) == 2:
             operands = self._harmonize(operands)
         elif name in _POINT_OPERATORS and len(operands) == 2:
             operands = self._harmonize_points(operands)
@@ -418,7 +452,96 @@ class Resolver:
         lo, hi = info.arity
         if not lo <= len(operands) <= hi:
             raise self.error(f"{name} takes {lo if lo == hi else f'{lo} to {hi}'} argument(s), {len(operands)} given", loc)
-        return model.OperatorCall(name, operands, precision, options, type=self.result_type(name, operands), loc=loc)
+        if rtype is None:
+            rtype = self.result_type(name, operands)
+        return model.OperatorCall(name, operands, precision, options, type=rtype, loc=loc)
+
+    def _overload(self, name: str, operands: list[model.Node], loc: ast.Loc) -> tuple[list[model.Node], T.CqlType] | None:
+        """The operands converted for, and the result type of, the overload of system operator
+        `name` that CQL's conversion precedence chooses (:mod:`pedqm.cql.signatures`); None
+        where the table has no entry or the static types cannot decide (an operand of unknown
+        type that more than one overload accepts: the operator then dispatches on the run-time
+        values). A call no overload accepts, with every operand's type known, is a compile
+        error."""
+        sigs = signatures(name)
+        if sigs is None:
+            return None
+        scored: list[tuple[int, Signature, list[T.CqlType], T.CqlType]] = []
+        for sig in sigs:
+            if len(sig.params) != len(operands):
+                continue
+            bound = self._bind(sig, operands)
+            if bound is None:
+                continue
+            params, result = bound
+            costs = [self.conversion_cost(o.type, p) for o, p in zip(operands, params)]
+            if all(c is not None for c in costs):
+                scored.append((sum(c for c in costs if c is not None), sig, params, result))
+        if not scored:
+            if operands and all(_fully_known(o.type) for o in operands) and any(len(s.params) == len(operands) for s in sigs):
+                shown = ", ".join(_type_text(o.type) for o in operands)
+                raise self.error(f"{name} cannot take ({shown}); it takes " + " or ".join(str(s) for s in sigs), loc)
+            return None
+        if any(T.is_any(o.type) for o in operands):
+            results = {str(r) for _, _, _, r in scored}
+            if len(scored) > 1:
+                return (operands, scored[0][3]) if len(results) == 1 else None
+        scored.sort(key=lambda x: x[0])
+        best = [x for x in scored if x[0] == scored[0][0]]
+        if len(best) > 1:
+            return None  # ambiguous statically: run-time dispatch
+        _, _, params, result = best[0]
+        return [self._coerce(o, p) for o, p in zip(operands, params)], result
+
+    def _bind(self, sig: Signature, operands: list[model.Node]) -> tuple[list[T.CqlType], T.CqlType] | None:
+        """A signature's parameter and result types with its type parameter T bound to the
+        point type of the interval argument (a choice with one interval component binds to it)."""
+        if not any(_mentions_generic(p) for p in sig.params):
+            return list(sig.params), sig.result
+        bound: T.CqlType | None = None
+        for o, p in zip(operands, sig.params):
+            if isinstance(p, T.IntervalType) and p.point == GENERIC:
+                t = o.type
+                if isinstance(t, T.ChoiceType):
+                    intervals = [c for c in t.choices if isinstance(c, T.IntervalType)]
+                    if len(intervals) != 1:
+                        return None
+                    t = intervals[0]
+                if isinstance(t, T.IntervalType):
+                    bound = t.point
+                elif T.is_any(t):
+                    bound = T.ANY
+                else:
+                    return None
+        if bound is None:
+            return None
+        return ([T.IntervalType(bound) if _mentions_generic(p) else p for p in sig.params],
+                bound if sig.result == GENERIC else sig.result)
+
+    def _coerce(self, node: model.Node, target: T.CqlType) -> model.Node:
+        """`node` as the chosen overload takes it: a choice cast to its component (null when the
+        value is another component: CQL Developer's Guide, Choice Types), then any implicit
+        conversion."""
+        t = node.type
+        if T.is_any(t) or t == target or T.is_any(target):
+            return node
+        if isinstance(t, T.ChoiceType) and _is_model_type(target):
+            narrowed = self._narrow_resources(node, t, target)
+            if narrowed is not None:
+                return narrowed
+        if isinstance(t, T.ChoiceType) and not isinstance(target, T.ChoiceType):
+            fits = [(cost, c) for c in t.choices if (cost := self.conversion_cost(c, target)) is not None]
+            if fits:
+                component = min(fits, key=lambda cost_c: cost_c[0])[1]
+                node = model.As(node, component, False, type=component, loc=node.loc)
+                t = component
+        if t == target or self.subtype_of(t, target):
+            return node
+        if T._casts_to(t, target):
+            # an interval (list) of a choice for an interval (list) of one component: each point
+            # (element) cast, as the translator rebuilds `Interval[X.low as DateTime, ...]`
+            return model.OperatorCall("ImplicitConvert", [node], None, {"to": target, "cast": True}, type=target, loc=node.loc)
+        return self.convert(node, target)
 
     def _harmonize(self, operands: list[model.Node]) -> list[model.Node]:
         """Comparison operators take two operands of one type: where the static types differ
@@ -436,6 +559,14 @@ class Resolver:
             return [model.As(a, b.type, False, type=b.type, loc=a.loc), b]
         if isinstance(b.type, T.ChoiceType) and not isinstance(a.type, T.ChoiceType) and a.type in b.type.choices:
             return [a, model.As(b, a.type, False, type=a.type, loc=b.loc)]
+        # a choice meets a type that converts to one of its components: cast, then convert the
+        # other (`Observation.value ~ "Code"` is `(value as Concept) ~ ToConcept("Code")`)
+        for x, y, flip in ((a, b, False), (b, a, True)):
+            if isinstance(x.type, T.ChoiceType) and isinstance(y.type, T.NamedType) and _known_system(y.type):
+                targets = [c for c in x.type.choices if isinstance(c, T.NamedType) and T.implicit_conversion(y.type, c)]
+                if len(targets) == 1:
+                    pair = [model.As(x, targets[0], False, type=targets[0], loc=x.loc), self.convert(y, targets[0])]
+                    return pair[::-1] if flip else pair
         if isinstance(a.type, T.NamedType) and isinstance(b.type, T.NamedType):
             conv = T.implicit_conversion(a.type, b.type)
             if conv is not None:
@@ -502,10 +633,41 @@ class Resolver:
         """Wrap an operand whose static type is a model type (e.g. FHIR.dateTime) so that the
         operator receives the System value (the implicit FHIRHelpers conversion of the spec)."""
         t = node.type
+        if isinstance(t, T.NamedType) and self._is_resource(t):
+            return node  # a resource has no System counterpart: compared and passed as it is
         if _is_model_type(t):
             conv = model.OperatorCall("ToSystemValue", [node], None, {}, type=self.system_equivalent(t), loc=node.loc)
             return conv
         return node
+
+    def _narrow_resources(self, node: model.Node, t: T.ChoiceType, target: T.CqlType) -> model.Node | None:
+        """A choice of resources given for a parameter that takes only some of them
+        (`Choice<AllergyIntolerance, Condition>` for a Condition profile): cast to the resource
+        types the parameter takes, so another resource is null, as the translator casts it. The
+        cast is by resource type, not profile, as a retrieved resource is an instance of its
+        resource type."""
+        wanted = target.choices if isinstance(target, T.ChoiceType) else (target,)
+        kinds = {k for k in (self._resource_kind(w) for w in wanted) if k}
+        given = [self._resource_kind(c) for c in t.choices]
+        if not kinds or not all(given) or set(given) <= kinds or not kinds & set(given):
+            return None
+        names = sorted(kinds & {g for g in given if g})
+        parts = tuple(T.NamedType(n) for n in names)
+        cast = parts[0] if len(parts) == 1 else T.ChoiceType(parts)
+        return model.As(node, cast, False, type=target, loc=node.loc)
+
+    def _resource_kind(self, t: T.CqlType) -> str | None:
+        """`FHIR.Condition` for a resource or profile type (None for anything else)."""
+        if not isinstance(t, T.NamedType) or not self._is_resource(t):
+            return None
+        m = self.models.get(t.name.split(".", 1)[0])
+        resource_type = getattr(m, "resource_type", None)
+        return f"{t.name.split('.', 1)[0]}.{resource_type(t.name)}" if resource_type else None
+
+    def _is_resource(self, t: T.NamedType) -> bool:
+        m = self.models.get(t.name.split(".", 1)[0]) if "." in t.name else None
+        info = m.find_class(t.name) if m is not None else None
+        return bool(getattr(info, "retrievable", False))
 
     def system_equivalent(self, t: T.CqlType) -> T.CqlType:
         """The static type of a model value after its implicit conversion to System values
@@ -787,7 +949,7 @@ class Resolver:
         chosen = [f for cost, f in scored if cost == best]
         converted = args
         if len(chosen) == 1:
-            converted = [self.convert(a, p) for a, p in zip(args, chosen[0].operand_types)]
+            converted = [self._coerce(a, p) for a, p in zip(args, chosen[0].operand_types)]
         if lib is self.out:
             for f in chosen:
                 self.resolve_function(f)
@@ -853,6 +1015,21 @@ class Resolver:
         conv = T.implicit_conversion(t, target)
         if conv is not None:
             return self.op(conv, [node], node.loc)
+        if isinstance(target, T.ChoiceType) and _known_system(t):
+            # a choice takes the value by its least-converting component (a Date for a
+            # Choice<DateTime, Quantity> is ToDateTime of it), known here from the static type
+            fits = [(cost, c) for c in target.choices if (cost := T.conversion_cost(t, c)) is not None]
+            if fits:
+                cost, component = min(fits, key=lambda cost_c: cost_c[0])
+                if cost > T.COST_CAST and T.implicit_conversion(t, component) is not None:
+                    return self.op(str(T.implicit_conversion(t, component)), [node], node.loc)
+        if isinstance(node, model.IntervalSelector) and isinstance(target, T.IntervalType) and \
+                isinstance(target.point, (T.NamedType, T.ChoiceType)):
+            # an interval written here converts bound by bound (`Interval[d, d + 1 year)` for an
+            # Interval<DateTime> is `Interval[ToDateTime(d), ToDateTime(d + 1 year))`)
+            low, high = self.convert(node.low, target.point), self.convert(node.high, target.point)
+            point = target.point.simple if isinstance(target.point, T.NamedType) else node.point_type
+            return model.IntervalSelector(low, high, node.low_closed, node.high_closed, point, type=target, loc=node.loc)
         return model.OperatorCall("ImplicitConvert", [node], None, {"to": target}, type=target, loc=node.loc)
 
     def system_function(self, name: str, args: list[model.Node], loc: ast.Loc) -> model.Node:
@@ -964,7 +1141,15 @@ class Resolver:
         only: a part of unknown type is left as it is)."""
         if isinstance(t, T.ChoiceType) or T.is_any(t):
             return nodes
-        return [n if T.is_any(n.type) or n.type == t else self.convert(n, t) for n in nodes]
+        return [self._typed_null(n, t) if T.is_any(n.type) else n if n.type == t else self._coerce(n, t) for n in nodes]
+
+    @staticmethod
+    def _typed_null(node: model.Node, t: T.CqlType) -> model.Node:
+        """A part of unknown type stays as it is, but a `Message` whose source is `null` is a
+        null of the branch type (`null as T`, as the translator casts it)."""
+        if isinstance(node, model.Message) and isinstance(node.source, model.Literal) and node.source.value is None:
+            return model.As(node, t, False, type=t, loc=node.loc)
+        return node
 
     def x_Case(self, e: ast.Case) -> model.Node:
         comparand = self.expr(e.comparand) if e.comparand is not None else None
@@ -1082,14 +1267,26 @@ class Resolver:
                 raise self.error("'within' needs a quantity", loc)
             if e.right_part:
                 low_src = high_src = part(right, e.right_part)
+            elif isinstance(right.type, T.IntervalType):
+                low_src, high_src = self.op("Start", [right], loc), self.op("End", [right], loc)
+            elif _is_point_type(right.type):
+                low_src = high_src = right
             else:
                 low_src = self.op("_Edge", [right, self.lit("start", T.STRING)], loc)
                 high_src = self.op("_Edge", [right, self.lit("end", T.STRING)], loc)
-            iv = model.IntervalSelector(
-                self.op("Subtract", [low_src, quantity], loc), self.op("Add", [high_src, quantity], loc),
-                not e.proper, not e.proper, type=T.IntervalType(T.ANY), loc=loc,
-            )
-            return self.op("In", [lft, iv], loc)
+            bounds: list[model.Node] = [self.op("Subtract", [low_src, quantity], loc), self.op("Add", [high_src, quantity], loc)]
+            pt = T.unified_type([b.type for b in bounds])
+            low, high = self._promote(bounds, pt)
+            iv = model.IntervalSelector(low, high, not e.proper, not e.proper, type=T.IntervalType(pt), loc=loc)
+            within = self.op("In", [lft, iv], loc)
+            point = low_src if e.right_part else right
+            if e.right_part or (not T.is_any(right.type) and not isinstance(right.type, T.IntervalType)):
+                # `X within 3 days of Y` for a point Y is also `Y is not null`, so that a missing
+                # Y gives false, not null: the reference translator's expansion
+                # (And(In(X, Interval[Y - 3 days, Y + 3 days]), Not(IsNull(Y))))
+                not_null = self.op("Not", [self.op("IsNull", [point], loc)], loc)
+                return model.Logical("And", within, not_null, type=T.BOOLEAN, loc=loc)
+            return within
         raise self.error(f"unsupported timing phrase {k}", loc)
 
     def _before_after(self, e: ast.Timing, left: model.Node, right: model.Node, prec: str | None) -> model.Node:
@@ -1109,7 +1306,16 @@ class Resolver:
                 return self.op("Start", [node], loc)
             if which in ("ends", "end"):
                 return self.op("End", [node], loc)
+            if isinstance(node.type, T.IntervalType):
+                return self.op("Start" if default == "start" else "End", [node], loc)
+            if _is_point_type(node.type):
+                return node  # a point is its own edge
             return self.op("_Edge", [node, self.lit(default, T.STRING)], loc)
+
+        def interval(low: model.Node, high: model.Node, low_closed: bool, high_closed: bool) -> model.Node:
+            pt = T.unified_type([low.type, high.type])
+            low, high = self._promote([low, high], pt)
+            return model.IntervalSelector(low, high, low_closed, high_closed, type=T.IntervalType(pt), loc=loc)
 
         lft = edge(left, e.left_part, "end" if before else "start")
         rgt = edge(right, e.right_part, "start" if before else "end")
@@ -1119,9 +1325,9 @@ class Resolver:
         if qual in ("or less", "less than"):
             closed_far = qual == "or less"
             if before:
-                iv = model.IntervalSelector(shifted, rgt, closed_far, e.or_on, type=T.IntervalType(T.ANY), loc=loc)
+                iv = interval(shifted, rgt, closed_far, e.or_on)
             else:
-                iv = model.IntervalSelector(rgt, shifted, e.or_on, closed_far, type=T.IntervalType(T.ANY), loc=loc)
+                iv = interval(rgt, shifted, e.or_on, closed_far)
             test = self.op("In", [lft, iv], loc, precision=prec)
             # the interval test is unknown when the anchor is null; 'not null' keeps the spec's result
             return model.Logical("And", test, self.op("Not", [self.op("IsNull", [rgt], loc)], loc), type=T.BOOLEAN)

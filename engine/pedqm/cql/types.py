@@ -221,6 +221,9 @@ def unified_type(types: list[CqlType]) -> CqlType:
     common = common_type(types)
     if not isinstance(common, ChoiceType):
         return common
+    folded = _fold_compatible([t for t in types if not is_any(t)])
+    if folded is not None:
+        return folded
     known = list(dict.fromkeys(t for t in types if not is_any(t)))
     best: tuple[int, CqlType] | None = None
     for candidate in known:
@@ -232,6 +235,44 @@ def unified_type(types: list[CqlType]) -> CqlType:
             if best is None or total < best[0]:
                 best = (total, candidate)
     return best[1] if best is not None else common
+
+
+def _fold_compatible(types: list[CqlType]) -> CqlType | None:
+    """The branches' type as the reference translator finds it, branch by branch in order: the
+    type so far if the next one is a subtype of it or a choice that casts to it, else the next
+    one if the reverse holds, else (neither being a choice) the one the other converts to
+    implicitly; None when some pair has no such type. `if x is DateTime then
+    Interval<DateTime> else Interval<Choice<DateTime, Quantity>>` is an Interval<DateTime>, the
+    else branch cast point by point."""
+    if not types:
+        return None
+    acc = types[0]
+    for t in types[1:]:
+        if subtype_of(t, acc) or _casts_to(t, acc):
+            continue
+        if subtype_of(acc, t) or _casts_to(acc, t):
+            acc = t
+        elif isinstance(acc, ChoiceType) or isinstance(t, ChoiceType):
+            return None
+        elif conversion_cost(t, acc) is not None:
+            continue
+        elif conversion_cost(acc, t) is not None:
+            acc = t
+        else:
+            return None
+    return acc
+
+
+def _casts_to(t: CqlType, target: CqlType) -> bool:
+    """A value of choice type `t` (or an interval or list of one) can be cast to `target`: one
+    of its components is `target` (CQL Developer's Guide, Choice Types)."""
+    if isinstance(t, IntervalType) and isinstance(target, IntervalType):
+        return _casts_to(t.point, target.point)
+    if isinstance(t, ListType) and isinstance(target, ListType):
+        return _casts_to(t.element, target.element)
+    if isinstance(t, ChoiceType) and not isinstance(target, ChoiceType):
+        return any(subtype_of(c, target) for c in t.choices)
+    return False
 
 
 def type_of_value(v: Any) -> CqlType:

@@ -56,12 +56,14 @@ def evaluate_measure(
     workers: int = 1,
     require_profile_tags: bool = False,
     terminology_server: str | None = None,
+    calculator: Callable[..., MeasureCalculator] = MeasureCalculator,
 ) -> MeasureResult:
     """Calculate `measure` over `data`; `period` defaults to Measure.effectivePeriod.
 
     Dates in `period` are read in `timezone_offset` (hours, default 0 = UTC); a date-only end
     covers its whole day. The result renders as MeasureReports (`.measure_report(kind)`) and as a
     DataFrame (`.to_dataframe()`). `workers` > 1 evaluates patients in that many processes.
+    `calculator` makes the per-patient calculator (the instrumented one, for coverage).
     """
     package = load_measure(measure)
     if terminology_server:
@@ -74,7 +76,7 @@ def evaluate_measure(
     mp = measurement_period(start, end, timezone_offset)
     records, extra_shared, source = _records(data)
     shared = list(source.shared_resources()) if source is not None and hasattr(source, "shared_resources") else extra_shared
-    calc = MeasureCalculator(package, mp, timezone_offset=timezone_offset, now=now, shared=shared,
+    calc = calculator(package, mp, timezone_offset=timezone_offset, now=now, shared=shared,
                              extra_strata=extra_strata, require_profile_tags=require_profile_tags)
     result = MeasureResult(package.measure, mp, keep_subjects=keep_subjects)
     result.source_issues = list(getattr(source, "issues", []) or [])  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -216,12 +217,14 @@ def _subject_score(calc: MeasureCalculator, group: int, result: Any) -> float | 
 
 
 def run_cases(package: MeasurePackage, cases_dir: Path, period: tuple[str, str] | None = None,
-              timezone_offset: float = 0, require_profile_tags: bool = False) -> list[CaseResult]:
+              timezone_offset: float = 0, require_profile_tags: bool = False,
+              calculator: Callable[..., MeasureCalculator] = MeasureCalculator) -> list[CaseResult]:
+    """Every case of `cases_dir`; `calculator` makes the calculator (the instrumented one, for coverage)."""
     start, end = period or package.measure.effective_period
     if not start or not end:
         raise ValueError("no measurement period: give one or use a Measure with effectivePeriod")
-    calc = MeasureCalculator(package, measurement_period(start, end, timezone_offset), timezone_offset=timezone_offset,
-                             require_profile_tags=require_profile_tags)
+    calc = calculator(package, measurement_period(start, end, timezone_offset), timezone_offset=timezone_offset,
+                      require_profile_tags=require_profile_tags)
     dirs = sorted(d for d in cases_dir.iterdir() if d.is_dir())
     return [run_case(calc, d) for d in dirs]
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..explain.coverage import Coverage
+from ..explain.instrument import TracedCalculator
 from ..fhir.records import PatientRecord, Resource
 from ..measure.api import load_measure
 from ..measure.calculator import measurement_period
@@ -34,6 +36,7 @@ class VetResult:
     source_issues: list[str] = field(default_factory=list)
     elements: list[dict[str, Any]] = field(default_factory=list)
     value_set_hits: list[dict[str, Any]] = field(default_factory=list)
+    clause_coverage: dict[str, Any] = field(default_factory=dict)  # pedqm.explain.coverage population_summary
     patient_elements: list[dict[str, Any]] = field(default_factory=list)
     generated: str = field(default_factory=lambda: _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
 
@@ -45,7 +48,7 @@ class VetResult:
             "settings": {k: getattr(self.settings, k) for k in self.settings.__dataclass_fields__},
             "groups": [g.to_dict() for g in self.groups],
             "diagnostics": {"data_elements": self.elements, "value_set_hits": self.value_set_hits,
-                            "patient_elements": self.patient_elements,
+                            "patient_elements": self.patient_elements, "clause_coverage": self.clause_coverage,
                             "errors": [{"patient": p, "error": e} for p, e in self.errors],
                             "source_issues": self.source_issues},
         }
@@ -57,6 +60,10 @@ class VetResult:
         from .report_html import render_html
 
         return render_html(self)
+
+
+class _TracedRecordingCalculator(TracedCalculator, RecordingCalculator):
+    """Retrieves noted for the data diagnostics and clauses traced for the logic's coverage."""
 
 
 def _json_default(value: Any) -> Any:
@@ -149,8 +156,10 @@ def vet_measure(
     records, shared, source, description = _source(data)
     attributor = _attributor(by, (start, end), shared)
     diagnostics = DiagnosticsCollector()
-    calc = RecordingCalculator(package, measurement_period(start, end, timezone_offset), timezone_offset=timezone_offset,
-                               shared=shared, collector=diagnostics)
+    calc = _TracedRecordingCalculator(package, measurement_period(start, end, timezone_offset),
+                                      timezone_offset=timezone_offset, shared=shared, collector=diagnostics)
+    coverage = Coverage(calc)  # which clauses never fire on this population, which value sets match nothing
+    calc.listeners.append(coverage.add)
     collected = collect(calc, records, attributor, (start, end), chronic=chronic, progress=progress)
     chosen = groups if groups is not None else list(range(len(package.measure.groups)))
     for gi in chosen:
@@ -171,6 +180,6 @@ def vet_measure(
                      "entities": len(collected.entity_patients)},
         settings=settings, groups=results, patients=collected.n_patients, errors=collected.errors,
         source_issues=[str(i) for i in getattr(source, "issues", []) or []],
-        elements=diagnostics.element_rows(), value_set_hits=hits,
+        elements=diagnostics.element_rows(), value_set_hits=hits, clause_coverage=coverage.population_summary(),
         patient_elements=_patient_elements(collected, all_units),
     )

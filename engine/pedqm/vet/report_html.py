@@ -372,6 +372,7 @@ def _diagnostics(r: VetResult) -> str:
                           t.get("meaning", ""),
                           "; ".join(f"{c['code']} ({c['resources']})" for c in t["top_unmatched_codes"]))
                          for t in r.value_set_hits], cls="scroll"))
+    parts.append(_clause_coverage(r.clause_coverage))
     if r.errors:
         parts.append(f"<h3>Patients not evaluated ({len(r.errors)})</h3>")
         parts.append(_table(["patient", "error"], r.errors[:50], left=2))
@@ -379,6 +380,32 @@ def _diagnostics(r: VetResult) -> str:
         parts.append(f"<h3>Resources skipped while reading ({len(r.source_issues)})</h3><ul>"
                      + "".join(f"<li>{escape(i)}</li>" for i in r.source_issues[:50]) + "</ul>")
     parts.append("</section>")
+    return "".join(parts)
+
+
+def _clause_coverage(cov: dict[str, Any]) -> str:
+    """The measure's logic over this population: definitions' true rates, clauses that never fired
+    (dead or mis-coded logic, or data that lacks what they look for), value sets that matched nothing."""
+    if not cov:
+        return ""
+    parts = [f"<h3>Logic that fired</h3><p class=muted>{cov['covered']} of {cov['clauses']} clauses of the measure's "
+             "CQL were true for at least one patient. Each definition: the patients for whom it was true, of those "
+             "whose populations it decides (a Numerator is not counted for children outside the Denominator).</p>"]
+    parts.append(_table(["definition", "true", "counted", "share"],
+                        [(f"{d['library']}.{d['name']}", d["true"], d["counted"], _pct(d["true"] / d["counted"]) if d["counted"] else "")
+                         for d in cov["definitions"]], cls="scroll"))
+    if cov["unmatched_value_sets"]:
+        parts.append("<h3>Value sets that matched nothing</h3><p class=muted>No retrieve or membership test using them "
+                     "found anything in these patients: a mis-coded value set, or local codes it does not list.</p>")
+        parts.append(_table(["library", "value set", "CQL lines"],
+                            [(v["library"], v["value_set"], ", ".join(map(str, v["lines"]))) for v in cov["unmatched_value_sets"]]))
+    if cov["never_fired"]:
+        parts.append(f"<h3>Clauses that never fired ({cov['never_fired_total']})</h3>")
+        parts.append(_table(["library", "line", "clause", "why"],
+                            [(c["library"], f"{c['line']}:{c['column']}", c["text"],
+                              {"FALSE": f"false for all {c['evaluated_for']} patients it was evaluated for",
+                               "UNHIT": "never evaluated", "NA": "its populations never applied"}[c["status"]])
+                             for c in cov["never_fired"]], left=3, cls="scroll"))
     return "".join(parts)
 
 

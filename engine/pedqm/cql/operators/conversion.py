@@ -517,7 +517,7 @@ def _interval_to_cql(value: Interval) -> str:
 
 
 @operator("ImplicitConvert", context=True)
-def ImplicitConvert(ctx: Any, value: Any, to: Any = None) -> Any:
+def ImplicitConvert(ctx: Any, value: Any, to: Any = None, cast: bool = False) -> Any:
     """`value` implicitly converted to the static type `to` (CQL 1.5 Developer's Guide,
     Implicit Conversions and Conversion Precedence): a Date given for a `DateTime` (or for a
     `Choice<DateTime, ...>`) becomes a DateTime, an `Interval<Date>` an `Interval<DateTime>`
@@ -525,7 +525,9 @@ def ImplicitConvert(ctx: Any, value: Any, to: Any = None) -> Any:
 
     The resolver inserts this where the argument's type is known only at run time (model data,
     choices) or needs a structural conversion; a value that is already a `to`, or that no
-    implicit conversion makes one, is returned unchanged.
+    implicit conversion makes one, is returned unchanged; with `cast` (an interval or list of
+    a choice type given for an interval or list of one of its components) such a point or
+    element is null instead, as `As` makes it (CQL Developer's Guide, Choice Types).
     """
     def convert(v: Any, t: T.CqlType) -> Any:
         if v is None or T.is_any(t):
@@ -553,7 +555,7 @@ def ImplicitConvert(ctx: Any, value: Any, to: Any = None) -> Any:
             return v
         name = T.implicit_conversion(T.type_of_value(v), t)
         if name is None:
-            return v
+            return None if cast else v
         op = lookup(name)
         assert op is not None
         return op.fn(ctx, v) if op.needs_context else op.fn(v)
