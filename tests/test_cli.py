@@ -74,3 +74,54 @@ def test_installed_console_script() -> None:
     exe = shutil.which("pedqm") or str(Path(sys.executable).with_name("pedqm"))
     proc = subprocess.run([exe, "cql", "2 + 3"], capture_output=True, text=True, timeout=60)
     assert (proc.returncode, proc.stdout) == (0, "5\n")
+
+
+def test_version_names_the_installed_distribution(capsys: pytest.CaptureFixture[str]) -> None:
+    """`pedqm --version` (issue 15, Conventions): the version of the installed package, exit 0."""
+    from importlib.metadata import version
+
+    from pedqm.cli import main
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"pedqm {version('pedqm')}"
+
+
+def test_list_has_a_header_row_and_json(capsys: pytest.CaptureFixture[str]) -> None:
+    """`pedqm list` prints a header row over its columns, and `--json` the same rows as data."""
+    import json
+
+    from pedqm.cli import main
+
+    assert main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["MEASURE", "SCORING", "BASIS", "TITLE"]
+    assert main(["list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["id"] for r in rows} == {line.split()[0] for line in lines[1:]}
+
+
+@pytest.mark.parametrize("command", ["list", "test", "diff", "vet"])
+def test_json_has_one_meaning_in_every_command(command: str) -> None:
+    """`--json [FILE]` (issue 15, Conventions): JSON on standard output, or into FILE, everywhere."""
+    import argparse
+
+    from pedqm.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    option = next(a for a in sub.choices[command]._actions if "--json" in a.option_strings)
+    assert option.nargs == "?" and option.const == "-" and option.metavar == "FILE"
+
+
+def test_json_into_a_file_and_on_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from pedqm.cli import main
+
+    target = tmp_path / "list.json"
+    assert main(["list", "--json", str(target)]) == 0
+    table = capsys.readouterr().out
+    assert table.startswith("MEASURE") and json.loads(target.read_text())
+    assert main(["list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == json.loads(target.read_text())
+    code = main(["list", "--json", str(tmp_path / "missing" / "x.json")])
+    assert code == 2 and "--json" in capsys.readouterr().err

@@ -116,3 +116,31 @@ def test_a_package_include_of_another_version_is_substituted_and_said(capsys: py
     code, out, err = run(capsys, "test", str(deck / "measure-bundle.json"), "--cases", str(cases))
     assert code == 0, out + err
     assert "QICoreCommon version '3.0.000'; the only version available, '4.0.000', is used" in err
+
+
+def test_evaluate_csv_conventions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """CSV (issue 15): booleans `true`/`false`, an `error` column on every run, and an errored
+    patient's populations empty (unknown), never `false`; the column set does not depend on
+    whether someone errored."""
+    import csv
+    import io
+
+    data = _data_dir(tmp_path)
+    code, clean, _ = run(capsys, "evaluate", str(FIXTURE), "--data", str(data), "--format", "csv", "--no-progress")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(clean)))
+    assert rows and "error" in rows[0] and all(r["error"] == "" for r in rows)
+    populations = [c for c in rows[0] if c not in ("subject_id", "episode", "error") and "stratum:" not in c]
+    assert populations and all(r[c] in ("true", "false") for r in rows for c in populations)
+    # a patient whose birth date cannot be read errors in age-based logic
+    bad = json.loads((data / "b.json").read_text())
+    bad["entry"][0]["resource"]["birthDate"] = "2016-02-30"
+    (data / "b.json").write_text(json.dumps(bad))
+    code, out, err = run(capsys, "evaluate", str(FIXTURE), "--data", str(data), "--format", "csv", "--no-progress")
+    rows2 = list(csv.DictReader(io.StringIO(out)))
+    assert list(rows2[0]) == list(rows[0])
+    errored = [r for r in rows2 if r["error"]]
+    if errored:  # the record may instead be skipped as malformed: then it is named on stderr
+        assert all(r[c] == "" for r in errored for c in populations)
+    else:
+        assert "b" in err

@@ -76,7 +76,7 @@ def load_known_failures(path: Path = KNOWN_FAILURES) -> dict[str, str]:
 def same_value(actual: Any, expected: Any) -> bool:
     """Structural sameness of two run-time values, strict about CQL types."""
     from pedqm.cql import to_cql
-    from pedqm.cql.operators.comparison import equal
+    from pedqm.cql.runtime.compare import equal
     from pedqm.cql.runtime.temporal import Uncertainty
     from pedqm.cql.runtime.values import CqlTuple, Interval
     from pedqm.cql.types import type_of_value

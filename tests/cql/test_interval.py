@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from pedqm.cql.errors import CqlRuntimeError
-from pedqm.cql.operators import interval as iv
-from pedqm.cql.operators.comparison import equal, equivalent
 from pedqm.cql.operators.registry import lookup
+from pedqm.cql.runtime import interval as riv
+from pedqm.cql.runtime.compare import equal, equivalent
 from pedqm.cql.runtime.quantity import Quantity
 from pedqm.cql.runtime.temporal import Date, DateTime, Time
 from pedqm.cql.runtime.values import Interval, Long
@@ -99,25 +99,25 @@ class TestBoundaries:
 
 class TestEquality:
     def test_equal_uses_start_and_end(self) -> None:
-        assert iv.interval_equal(I(1, 10), I(1, 10)) is True
-        assert iv.interval_equal(I(1, 10), I(11, 20)) is False
-        assert iv.interval_equal(I(1, 5), I(1, 6, True, False)) is True
+        assert riv.interval_equal(I(1, 10), I(1, 10)) is True
+        assert riv.interval_equal(I(1, 10), I(11, 20)) is False
+        assert riv.interval_equal(I(1, 5), I(1, 6, True, False)) is True
         assert equal(I(Time(5, 59, 59, 999), Time(10, 59, 59, 999)),
                      I(Time(5, 59, 59, 999), Time(10, 58, 59, 999))) is False
 
     def test_equal_unknown(self) -> None:
-        assert iv.interval_equal(I(1, 10), I(None, None, False, False)) is None
-        assert iv.interval_equal(I(1, 10), None) is None
-        assert iv.interval_equal(I(DateTime(2012, 1), DateTime(2013)), I(DateTime(2012, 1, 1), DateTime(2013))) is None
+        assert riv.interval_equal(I(1, 10), I(None, None, False, False)) is None
+        assert riv.interval_equal(I(1, 10), None) is None
+        assert riv.interval_equal(I(DateTime(2012, 1), DateTime(2013)), I(DateTime(2012, 1, 1), DateTime(2013))) is None
 
     def test_equivalent(self) -> None:
         assert equivalent(I(1, 10), I(1, 10)) is True
         assert equivalent(I(44, 50), I(1, 10)) is False
-        assert iv.interval_equivalent(I(1, 5), I(1, 6, True, False)) is True
-        assert iv.interval_equivalent(None, None) is True
-        assert iv.interval_equivalent(I(1, 5), None) is False
-        assert iv.interval_equivalent(I(None, 5, False), I(None, 5, False)) is True
-        assert iv.interval_equivalent(I(DateTime(2012, 1, 7), DateTime(2012, 1, 14)),
+        assert riv.interval_equivalent(I(1, 5), I(1, 6, True, False)) is True
+        assert riv.interval_equivalent(None, None) is True
+        assert riv.interval_equivalent(I(1, 5), None) is False
+        assert riv.interval_equivalent(I(None, 5, False), I(None, 5, False)) is True
+        assert riv.interval_equivalent(I(DateTime(2012, 1, 7), DateTime(2012, 1, 14)),
                                       I(DateTime(2012, 1, 7), DateTime(2012, 1, 15))) is False
 
 
@@ -452,11 +452,11 @@ class TestExpand:
 
 
 def test_interval_selector_rejects_empty_and_reversed() -> None:
-    assert iv.interval_selector(1, 5) == I(1, 5)
-    assert iv.interval_selector(5, 5) == I(5, 5)
+    assert riv.interval_selector(1, 5) == I(1, 5)
+    assert riv.interval_selector(5, 5) == I(5, 5)
     with pytest.raises(CqlRuntimeError):
-        iv.interval_selector(5, 3)
+        riv.interval_selector(5, 3)
     with pytest.raises(CqlRuntimeError):
-        iv.interval_selector(5, 5, True, False)
+        riv.interval_selector(5, 5, True, False)
     # an unknown order (different precisions) is not an error
-    iv.interval_selector(DateTime(2012, 1), DateTime(2012, 1, 1))
+    riv.interval_selector(DateTime(2012, 1), DateTime(2012, 1, 1))

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from pedqm.cql.context import EvaluationContext
 from pedqm.cql.errors import CqlRuntimeError
 from pedqm.cql.operators import list as lst
 from pedqm.cql.operators.registry import OPERATORS, lookup
@@ -20,6 +21,8 @@ def op(name: str, *args: Any) -> Any:
     """Call through the registry, so strictness (null propagation) is exercised too."""
     o = lookup(name)
     assert o is not None, name
+    if o.needs_context:
+        return o.fn(EvaluationContext.create(timezone_offset=0), *args)
     return o.fn(*args)
 
 

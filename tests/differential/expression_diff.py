@@ -178,7 +178,7 @@ def _unit(u: str | None) -> str:
 
 def same(p: Any, q: Any) -> bool:
     """CQL-semantic sameness of a pedqm value and a converted oracle value (see module doc)."""
-    from pedqm.cql.operators.comparison import equal
+    from pedqm.cql.runtime.compare import equal
     from pedqm.cql.runtime.quantity import Quantity, Ratio
     from pedqm.cql.runtime.temporal import Date, DateTime, Time
     from pedqm.cql.runtime.uncertainty import Uncertainty

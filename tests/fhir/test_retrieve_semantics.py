@@ -117,3 +117,24 @@ define "Before": [Procedure] P
     period = {"resourceType": "Procedure", "id": "period", "status": "completed", "subject": {"reference": "Patient/p"},
               "performedPeriod": {"start": "2025-03-01T10:00:00Z", "end": "2025-03-02T10:00:00Z"}}
     assert _run(cql, [at, period])["Before"] == ["at"]
+
+
+def test_choice_of_resources_narrowed_to_what_a_function_takes() -> None:
+    """CMS145 (AHAOverall.isConfirmedActiveDiagnosis): a `Choice<AllergyIntolerance, Condition>`
+    passed to a function of a Condition is cast, so an AllergyIntolerance is null there, as the
+    reference translator casts it (before, the Condition logic ran on the AllergyIntolerance and
+    its `id` and `clinicalStatus` made it look like one)."""
+    header = HEADER.format(version="4.1.1").replace("context Patient", """codesystem "CS": 'http://terminology.hl7.org/CodeSystem/condition-clinical'
+code "active": 'active' from "CS"
+context Patient""")
+    cql = header + """
+define function IsActive(c Condition): c.id is not null and c.clinicalStatus is not null
+define "Things": ([AllergyIntolerance] union [Condition]) T return IsActive(T)
+"""
+    active = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]}
+    allergy = {"resourceType": "AllergyIntolerance", "id": "a", "patient": {"reference": "Patient/p"},
+               "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
+                                              "code": "active"}]}}
+    condition = {"resourceType": "Condition", "id": "c", "subject": {"reference": "Patient/p"}, "clinicalStatus": active}
+    out = _run(cql, [allergy, condition])
+    assert sorted(out["Things"]) == [False, True]  # the AllergyIntolerance is no Condition

@@ -177,3 +177,24 @@ def test_component_stratifier_reports_each_component(package: MeasurePackage, tm
     strat = next(s for s in report["group"][0]["stratifier"] if s.get("id") == "age-sex")
     values = sorted(tuple(c["value"]["text"] for c in st["component"]) for st in strat["stratum"])
     assert values == [("adolescent", "male"), ("child", "female")]
+
+
+def test_dataframe_columns_do_not_depend_on_errors(package: MeasurePackage) -> None:
+    """An errored patient's row has the same columns, its populations unknown (empty in CSV),
+    never false, and an `error` column is there whether or not anyone errored (issue 15)."""
+    from pedqm.measure.calculator import SubjectResult
+    from pedqm.measure.frame import to_csv
+
+    recs = [patient("ok", birth="2018-01-01", encounters=[("2025-03-01T10:00:00Z", "2025-03-01T10:30:00Z")])]
+    clean = evaluate_measure(package, recs)
+    with_error = evaluate_measure(package, recs)
+    with_error.add(SubjectResult("broken", [], error="Lib.Def: cannot compare"))
+    assert list(clean.to_dataframe().columns) == list(with_error.to_dataframe().columns)
+    lines = to_csv(with_error).splitlines()
+    header, broken = lines[0].split(","), next(x for x in lines if x.startswith("broken,")).split(",")
+    row = dict(zip(header, broken))
+    assert row["error"] == "Lib.Def: cannot compare"
+    assert all(v == "" for k, v in row.items() if k not in ("subject_id", "error"))
+    ok = dict(zip(header, next(x for x in lines if x.startswith("ok,")).split(",")))
+    ipp = next(k for k in header if k.endswith(IPP))
+    assert ok[ipp] == "true" and ok["error"] == ""

@@ -17,6 +17,7 @@ from . import ccc, ccir, pmca
 from .codes import CodeOccurrence, Kind
 from .extract import ExtractedCodes, extract_codes, occurrences_from_codes
 from .result import NO_ICD_DATA, ChronicResult, Classification, DataSummary, Flag
+from .snomed_map import SnomedIcdMap
 from .window import LookbackWindow, make_window
 
 
@@ -80,6 +81,7 @@ def classify_occurrences(patient_id: str, occurrences: Sequence[CodeOccurrence],
     summary = DataSummary()
     if extracted is not None:
         summary.snomed_only_conditions = extracted.snomed_only_conditions
+        summary.mapped_conditions = extracted.mapped_conditions
         summary.uncoded_conditions = extracted.uncoded_conditions
         summary.skipped = extracted.skipped
     if window is None:
@@ -104,25 +106,26 @@ def classify_occurrences(patient_id: str, occurrences: Sequence[CodeOccurrence],
 
 
 def classify_record(record: PatientRecord, name: str = "ccc-v3", as_of: _dt.date | _dt.datetime | str | None = None,
-                    lookback_years: int | None = None) -> ChronicResult:
+                    lookback_years: int | None = None, snomed_map: SnomedIcdMap | None = None) -> ChronicResult:
     """One patient's flags, explanations and stratum for one algorithm.
 
     ``as_of`` is the end of the measurement period; the window then reaches ``lookback_years``
-    (default 3) back. Without ``as_of`` every code counts, dated or not.
+    (default 3) back. Without ``as_of`` every code counts, dated or not. ``snomed_map`` (the
+    user's SNOMED CT -> ICD-10-CM map) classifies SNOMED-only conditions by their mapped codes.
     """
     window = make_window(as_of, lookback_years)
-    extracted = extract_codes(record)
+    extracted = extract_codes(record, snomed_map)
     return classify_occurrences(record.patient_id, extracted.occurrences, name, window, extracted)
 
 
 def classify_records(records: Iterable[PatientRecord], name: str = "ccc-v3",
                      as_of: _dt.date | _dt.datetime | str | None = None,
-                     lookback_years: int | None = None) -> Iterator[ChronicResult]:
+                     lookback_years: int | None = None, snomed_map: SnomedIcdMap | None = None) -> Iterator[ChronicResult]:
     """:func:`classify_record` over a stream of records (one at a time: memory stays flat)."""
     algorithm(name)
     window = make_window(as_of, lookback_years)
     for record in records:
-        extracted = extract_codes(record)
+        extracted = extract_codes(record, snomed_map)
         yield classify_occurrences(record.patient_id, extracted.occurrences, name, window, extracted)
 
 

@@ -21,6 +21,8 @@ from typing import Any
 
 from ..fhir.records import PatientRecord, Resource
 from .codes import ICD9CM, ICD10CM, ICD10PCS, CodeOccurrence, Kind, compact, icd_system, is_snomed
+from .snomed_map import Patient as MapPatient
+from .snomed_map import SnomedIcdMap
 
 _CONDITION_CATEGORIES = frozenset({"encounter-diagnosis", "problem-list-item"})
 _SKIP_VERIFICATION = frozenset({"refuted", "entered-in-error"})
@@ -33,7 +35,8 @@ class ExtractedCodes:
     """Everything the algorithms need from one patient's record."""
 
     occurrences: list[CodeOccurrence] = field(default_factory=list)
-    snomed_only_conditions: int = 0  # Conditions with SNOMED CT codings but no ICD coding
+    snomed_only_conditions: int = 0  # Conditions with SNOMED CT codings but no ICD coding (and none mapped)
+    mapped_conditions: int = 0  # SNOMED-only Conditions given ICD-10-CM codes by a --snomed-map
     uncoded_conditions: int = 0  # Conditions with neither (other systems, or text only)
     skipped: Counter[str] = field(default_factory=Counter)  # reason -> resources skipped
 
@@ -131,8 +134,9 @@ def procedure_skip_reason(proc: Resource) -> str | None:
 class _Extractor:
     """One pass over a record; indexes resources by id so references resolve in any form."""
 
-    def __init__(self, record: PatientRecord) -> None:
+    def __init__(self, record: PatientRecord, snomed_map: SnomedIcdMap | None = None) -> None:
         self.record = record
+        self.snomed_map = snomed_map
         self.out = ExtractedCodes()
         self._seen: set[tuple[Any, ...]] = set()
         self.by_id: dict[str, dict[str, Resource]] = {}
@@ -185,6 +189,13 @@ class _Extractor:
                 self.out.skipped[reason] += 1
                 continue
             codings, snomed = _icd_codings(cond.get("code"), "dx")
+            own_date = fhir_date(cond.get("recordedDate")) or fhir_date(cond.get("onsetDateTime")) \
+                or _period_start(cond.get("onsetPeriod"))
+            path = "Condition.code"
+            if not codings and snomed and self.snomed_map is not None:
+                codings, path = self._mapped(cond, own_date)
+                if codings:
+                    self.out.mapped_conditions += 1
             if not codings:
                 if snomed:
                     self.out.snomed_only_conditions += 1
@@ -192,15 +203,40 @@ class _Extractor:
                     self.out.uncoded_conditions += 1
                 continue
             label = self._label(cond, i)
-            own_date = fhir_date(cond.get("recordedDate")) or fhir_date(cond.get("onsetDateTime")) \
-                or _period_start(cond.get("onsetPeriod"))
             links = self._links(cond, cond.get("id"))
             for name, version, kind, written, code in codings:
                 if not links:
-                    self._add(name, version, kind, written, code, label, "Condition.code", own_date, label)
+                    self._add(name, version, kind, written, code, label, path, own_date, label)
                 for enc_id, how in links:
                     date = self._encounter_date(enc_id) or own_date
-                    self._add(name, version, kind, written, code, label, "Condition.code" + how, date, f"Encounter/{enc_id}")
+                    self._add(name, version, kind, written, code, label, path + how, date, f"Encounter/{enc_id}")
+
+    def _mapped(self, cond: Resource, onset: _dt.date | None) -> tuple[list[tuple[str, int, Kind, str, str]], str]:
+        """ICD-10-CM codings for a SNOMED-only Condition by the user's map, and the path that says
+        so in every explanation ("Condition.code (SNOMED CT 44054006 mapped)")."""
+        assert self.snomed_map is not None
+        patient = self._map_patient()
+        birth = fhir_date((self.record.patient or {}).get("birthDate"))
+        age = (onset - birth).days / 365.25 if onset and birth else None
+        found: list[tuple[str, int, Kind, str, str]] = []
+        concepts = []
+        for coding in _list((cond.get("code") or {}).get("coding")):
+            if isinstance(coding, dict) and is_snomed(coding.get("system")) and isinstance(coding.get("code"), str):
+                for target in self.snomed_map.targets(coding["code"], patient, age):
+                    if compact(target):
+                        found.append((ICD10CM, 10, "dx", target, compact(target)))
+                        concepts.append(coding["code"])
+        return found, f"Condition.code (SNOMED CT {', '.join(dict.fromkeys(concepts))} mapped)"
+
+    def _map_patient(self) -> MapPatient:
+        if not hasattr(self, "_patient_for_map"):
+            codes = frozenset(
+                c["code"] for cond in self.record.of_type("Condition")
+                for c in _list((cond.get("code") or {}).get("coding"))
+                if isinstance(c, dict) and is_snomed(c.get("system")) and isinstance(c.get("code"), str))
+            gender = (self.record.patient or {}).get("gender")
+            self._patient_for_map = MapPatient(gender if gender in ("female", "male") else None, codes)
+        return self._patient_for_map
 
     # -- Procedure ---------------------------------------------------------------------------
     @staticmethod
@@ -272,9 +308,10 @@ class _Extractor:
             self._add(name, version, k, written, code, label, path, date, encounter)
 
 
-def extract_codes(record: PatientRecord) -> ExtractedCodes:
-    """The ICD code occurrences in one patient's record, plus what was skipped and why."""
-    ex = _Extractor(record)
+def extract_codes(record: PatientRecord, snomed_map: SnomedIcdMap | None = None) -> ExtractedCodes:
+    """The ICD code occurrences in one patient's record, plus what was skipped and why; with a
+    SNOMED CT -> ICD-10-CM map, SNOMED-only Conditions contribute their mapped codes."""
+    ex = _Extractor(record, snomed_map)
     ex.conditions()
     ex.procedures()
     ex.billing("Claim")

@@ -39,12 +39,13 @@ class DataSummary:
     outside_window: int = 0  # dated outside the lookback window (or after the as-of date)
     undated: int = 0  # undated occurrences left out because a window applied
     snomed_only_conditions: int = 0
+    mapped_conditions: int = 0  # SNOMED-only Conditions classified by their mapped ICD-10-CM codes
     uncoded_conditions: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
 
     def to_dict(self) -> dict[str, Any]:
         return {"icd_codes": self.icd_codes, "outside_window": self.outside_window, "undated": self.undated,
-                "snomed_only_conditions": self.snomed_only_conditions,
+                "snomed_only_conditions": self.snomed_only_conditions, "mapped_conditions": self.mapped_conditions,
                 "uncoded_conditions": self.uncoded_conditions, "skipped": dict(self.skipped)}
 
     def lines(self, indent: str = "  ") -> list[str]:
@@ -55,6 +56,9 @@ class DataSummary:
             parts.append(f"{self.undated} undated (left out)")
         if self.snomed_only_conditions:
             parts.append(f"{self.snomed_only_conditions} Condition{'s' if self.snomed_only_conditions != 1 else ''} coded only in SNOMED CT")
+        if self.mapped_conditions:
+            parts.append(f"{self.mapped_conditions} SNOMED CT Condition{'s' if self.mapped_conditions != 1 else ''} "
+                         "classified by mapped ICD-10-CM codes")
         if self.uncoded_conditions:
             parts.append(f"{self.uncoded_conditions} Condition{'s' if self.uncoded_conditions != 1 else ''} with no ICD or SNOMED CT code")
         out = [f"{indent}data: " + "; ".join(parts)]
@@ -101,6 +105,11 @@ class ChronicResult:
             why += f"; {n} Condition{'s are' if n != 1 else ' is'} coded only in SNOMED CT and {NO_SNOMED_MAP}"
         return why
 
+    @property
+    def rests_on_mapped_codes(self) -> bool:
+        """Whether some flag's evidence is an ICD code mapped from SNOMED CT (not written in the data)."""
+        return any("mapped)" in ev.occurrence.path for e in self.explanations for ev in e.evidence)
+
     def row(self) -> list[str | int]:
         """The CSV row: unknown flags read "unknown", never 0."""
         return [self.patient_id, *(UNKNOWN if v is None else v for v in self.flags.values())]
@@ -130,5 +139,5 @@ class ChronicResult:
             "patient_id": self.patient_id, "algorithm": self.algorithm, "flags": dict(self.flags),
             "known": self.known, "unknown_reason": self.unknown_reason, "stratum": self.stratum_label, "strata": dict(self.strata),
             "window": {"start": self.window.start.isoformat(), "end": self.window.end.isoformat()} if self.window else None,
-            "details": dict(self.details), "data": self.data.to_dict(), "explanations": [e.to_dict() for e in self.explanations],
+            "details": dict(self.details), "data": self.data.to_dict(), "rests_on_mapped_codes": self.rests_on_mapped_codes, "explanations": [e.to_dict() for e in self.explanations],
         }

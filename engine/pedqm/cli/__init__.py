@@ -20,7 +20,9 @@ from . import (
     errors,
     evaluate_command,
     explain_command,
+    gaps_command,
     list_command,
+    serve_command,
     synth_command,
     test_command,
     vet_command,
@@ -32,6 +34,7 @@ __all__ = ["EXIT_COMPILE_ERROR", "EXIT_INTERNAL", "EXIT_OK", "EXIT_RUNTIME_ERROR
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pedqm", description="FHIR-native quality measurement for children's health care")
+    parser.add_argument("--version", action="version", version=f"pedqm {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     cql_command.register(sub)
     evaluate_command.register(sub)
@@ -43,7 +46,19 @@ def build_parser() -> argparse.ArgumentParser:
     vet_command.register(sub)
     explain_command.register(sub)
     diff_command.register(sub)
+    serve_command.register(sub)
+    gaps_command.register(sub)
     return parser
+
+
+def _version() -> str:
+    """The installed distribution's version (the source tree's when run uninstalled)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pedqm")
+    except PackageNotFoundError:  # pragma: no cover - running from a checkout without install
+        return "unknown (not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

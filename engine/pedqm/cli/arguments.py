@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 from .errors import UsageError
 
@@ -76,3 +78,20 @@ def check_output(path: Path | str | None, option: str = "--output") -> None:
     parent = p.parent
     if not parent.is_dir():
         raise UsageError(f"{option}: cannot write {p}: the directory {parent} does not exist")
+
+
+def add_json_option(parser: Any, what: str) -> None:
+    """`--json [FILE]`, with one meaning in every command: `what` as JSON, on standard output
+    (the human-readable text then goes to standard error) or, given FILE, into FILE."""
+    parser.add_argument("--json", nargs="?", const="-", default=None, metavar="FILE",
+                        help=f"{what} as JSON: on standard output, or into FILE")
+
+
+def write_json(target: str, text: str) -> None:
+    """Write JSON text where `--json` said (`-`: standard output)."""
+    if not text.endswith("\n"):
+        text += "\n"
+    if target == "-":
+        sys.stdout.write(text)
+    else:
+        Path(target).write_text(text, encoding="utf-8")

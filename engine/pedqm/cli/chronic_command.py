@@ -13,6 +13,7 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import IO, Any
 
 from ..chronic import (
@@ -23,6 +24,7 @@ from ..chronic import (
     columns,
     make_window,
 )
+from ..chronic.snomed_map import SnomedIcdMap, SnomedMapError
 from ..chronic.window import parse_as_of
 from ..fhir.records import ResourceIssue
 from ..fhir.sources import format_issue_summary
@@ -46,6 +48,10 @@ def register(sub: Any) -> None:
     p.add_argument("--explain", action="store_true", help="print why every flag is set: rule, codes, resources, dates")
     p.add_argument("--data-counts", action="store_true",
                    help="add columns icd_codes and snomed_only_conditions (ICD codes used; Conditions coded only in SNOMED CT)")
+    p.add_argument("--snomed-map", type=Path, metavar="FILE",
+                   help="a SNOMED CT -> ICD-10-CM map (NLM's extended map release file, which needs a UMLS licence, "
+                        "or a two-column CSV snomed,icd10cm) so that Conditions coded only in SNOMED CT are classified; "
+                        "adds the column mapped_codes (true when a flag rests on a mapped code)")
     p.set_defaults(run=run)
 
 
@@ -57,10 +63,16 @@ def run(args: argparse.Namespace) -> int:
         option = "--as-of" if args.as_of and "as-of" in str(exc) else "--lookback-years"
         raise UsageError(f"{option}: {exc}") from exc
     check_output(args.output)
+    snomed_map = None
+    if args.snomed_map is not None:
+        try:
+            snomed_map = SnomedIcdMap.load(args.snomed_map)
+        except SnomedMapError as exc:
+            raise UsageError(f"--snomed-map: {exc}") from exc
     source = open_patients(args)
     handle = _open_output(args.output)
     try:
-        results = classify_records(source.patients(), args.algorithm, as_of, args.lookback_years)
+        results = classify_records(source.patients(), args.algorithm, as_of, args.lookback_years, snomed_map)
         stats = _write(results, args, handle)
     except CodeListError as exc:
         raise CodeListError(f"{exc} (pedqm's code lists are damaged: reinstall pedqm)") from exc
@@ -83,11 +95,14 @@ def _open_output(path: str | None) -> IO[str] | None:
 # -- rendering ---------------------------------------------------------------------------------
 
 def _header(args: argparse.Namespace) -> list[str]:
-    return [*columns(args.algorithm), *(("icd_codes", "snomed_only_conditions") if args.data_counts else ())]
+    return [*columns(args.algorithm), *(("icd_codes", "snomed_only_conditions") if args.data_counts else ()),
+            *(("mapped_codes",) if args.snomed_map is not None else ())]
 
 
 def _row(result: ChronicResult, args: argparse.Namespace) -> list[Any]:
-    extra = [result.data.icd_codes, result.data.snomed_only_conditions] if args.data_counts else []
+    extra: list[Any] = [result.data.icd_codes, result.data.snomed_only_conditions] if args.data_counts else []
+    if args.snomed_map is not None:
+        extra.append("true" if result.rests_on_mapped_codes else "false")
     return [*result.row(), *extra]
 
 

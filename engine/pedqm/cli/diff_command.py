@@ -16,7 +16,7 @@ from ..explain.diff import diff_measures
 from ..measure import load_measure
 from ..measure.calculator import MeasureCalculator, measurement_period
 from ..measure.package import MeasurePackageError
-from .arguments import check_output, check_period, timezone_offset
+from .arguments import add_json_option, check_output, check_period, timezone_offset, write_json
 from .data_options import add_data_arguments, open_patients
 from .errors import EXIT_OK, EXIT_RUNTIME_ERROR, EXIT_TEST_FAILED
 
@@ -30,7 +30,7 @@ def register(sub: Any) -> None:
     p.add_argument("--timezone-offset", type=timezone_offset, default=timezone_offset("0"),
                    help="offset in hours for date-only period bounds (default 0 = UTC)")
     p.add_argument("--samples", type=int, default=5, metavar="N", help="explain the movers of up to N patients (default 5)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_option(p, "the transitions, movers and explanations")
     p.add_argument("--output", "-o", type=Path, help="write here instead of standard output")
     p.add_argument("--fail-on-change", action="store_true", help="exit 1 if any patient or episode moved")
     p.set_defaults(run=run)
@@ -39,6 +39,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     period = check_period(args.period, args.timezone_offset)
     check_output(args.output)
+    check_output(args.json, "--json")
     a, b = load_measure(args.measure_a), load_measure(args.measure_b)
     source = open_patients(args)
     start, end = period or a.measure.effective_period
@@ -52,8 +53,12 @@ def run(args: argparse.Namespace) -> int:
         ta, tb = (traced_calculator(p, (start, end), timezone_offset=args.timezone_offset, shared=shared) for p in (a, b))
         explain = (ta, tb)
     diff = diff_measures(calcs[0], calcs[1], source.patients(), samples=max(args.samples, 0), explain=explain)
-    text = json.dumps(diff.to_json(), indent=2) + "\n" if args.json else diff.text()
-    if args.output:
+    if args.json:
+        write_json(args.json, json.dumps(diff.to_json(), indent=2))
+    text = diff.text()
+    if args.json == "-":
+        sys.stderr.write(text)
+    elif args.output:
         args.output.write_text(text, encoding="utf-8")
         print(f"wrote {args.output}", file=sys.stderr)
     else:

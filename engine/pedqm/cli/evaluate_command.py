@@ -32,7 +32,7 @@ def register(sub: Any) -> None:
     p.add_argument("--report-type", choices=["individual", "subject-list", "summary"], default=None,
                    help="the MeasureReport to write with --format json or ndjson (default summary)")
     p.add_argument("--format", choices=["json", "ndjson", "csv", "table"], default=None,
-                   help="json (default with --output or --report-type), table (default on a terminal), ndjson (individual reports one per line), csv (one row per subject)")
+                   help="json (default with --output or --report-type), table (default on a terminal), ndjson (individual reports one per line), csv (one row per subject; booleans true/false, empty when unknown, an error column)")
     p.add_argument("--output", "-o", type=Path, help="write here instead of standard output")
     p.add_argument("--stratify-by", action="append", default=[], metavar="ALGORITHM", choices=list(STRATIFIERS),
                    help=f"add strata from the chronic-condition layer: {', '.join(STRATIFIERS)}")
@@ -152,10 +152,9 @@ def render(result: MeasureResult, report_type: str, fmt: str) -> str:
     if fmt == "table":
         return summary_table(result)
     if fmt == "csv":
-        frame = result.to_dataframe()
-        buf = io.StringIO()
-        frame.to_csv(buf, index=False)
-        return buf.getvalue()
+        from ..measure.frame import to_csv
+
+        return to_csv(result)
     report = result.measure_report(report_type)
     if fmt == "ndjson":
         if report.get("resourceType") == "Bundle":

@@ -8,11 +8,12 @@ import sys
 from typing import Any
 
 from ..measure.library_index import library_root, measure_dirs
+from .arguments import add_json_option, check_output, write_json
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("list", help="list the measures in the measure library", description=__doc__)
-    p.add_argument("--json", action="store_true")
+    add_json_option(p, "the list (id, title, scoring, basis, groups)")
     p.set_defaults(run=run)
 
 
@@ -36,12 +37,16 @@ def run(args: argparse.Namespace) -> int:
         rows.append({"id": d.name, "title": m.get("title") or m.get("name"), "scoring": scoring, "basis": basis,
                      "groups": len(groups)})
     if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
+        check_output(args.json, "--json")
+        write_json(args.json, json.dumps(rows, indent=2))
+        if args.json == "-":
+            return 0
     if not rows:
         print(f"no measures found in {library_root() or 'measure_library/'}")
         return 0
-    width = max(len(r["id"]) for r in rows)
+    width = max(len(r["id"]) for r in rows + [{"id": "MEASURE"}])
+    scoring_w = max(len(r["scoring"]) for r in rows + [{"scoring": "SCORING"}])
+    print(f"{'MEASURE':<{width}}  {'SCORING':<{scoring_w}}  {'BASIS':<9}  TITLE")
     for r in rows:
-        print(f"{r['id']:<{width}}  {r['scoring']:<34}  {r['basis']:<9}  {r['title']}")
+        print(f"{r['id']:<{width}}  {r['scoring']:<{scoring_w}}  {r['basis']:<9}  {r['title']}")
     return 0

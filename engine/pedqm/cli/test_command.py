@@ -11,7 +11,7 @@ from typing import Any
 from ..measure import load_measure
 from ..measure.calculator import MeasureCalculator
 from ..measure.testing import run_cases, summarize
-from .arguments import check_output, check_period
+from .arguments import add_json_option, check_output, check_period, write_json
 from .errors import EXIT_OK, EXIT_RUNTIME_ERROR, EXIT_TEST_FAILED, UsageError
 
 
@@ -20,7 +20,7 @@ def register(sub: Any) -> None:
     p.add_argument("measure", help="a measure bundle, a measure directory, or a measure id")
     p.add_argument("--cases", type=Path, help="DIR/<case-id>/*.json (default: the measure directory's cases/ or tests/)")
     p.add_argument("--period", nargs=2, metavar=("START", "END"), help="default: Measure.effectivePeriod")
-    p.add_argument("--json", action="store_true", help="machine-readable results")
+    add_json_option(p, "the results (each case, its mismatches, the summary)")
     p.add_argument("--require-profile-tags", action="store_true",
                    help="a QI-Core retrieve returns only resources whose meta.profile claims the profile (fqm-execution's default)")
     p.add_argument("--coverage", action="store_true", help="clause coverage of the measure's logic over the cases")
@@ -40,6 +40,7 @@ def _default_cases(measure: str) -> Path | None:
 
 def run(args: argparse.Namespace) -> int:
     period = check_period(args.period)
+    check_output(args.json, "--json")
     if args.cases is not None and not args.cases.is_dir():
         raise UsageError(f"--cases: no such directory: {args.cases}")
     package = load_measure(args.measure)
@@ -60,8 +61,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     counts = summarize(results)
     if args.json:
-        print(json.dumps({"measure": package.measure.url, "cases": [r.to_json() for r in results], "summary": dict(counts)}, indent=2))
-    else:
+        write_json(args.json, json.dumps({"measure": package.measure.url, "cases": [r.to_json() for r in results],
+                                          "summary": dict(counts)}, indent=2))
+    if args.json != "-":
         for r in results:
             mark = "PASS" if r.passed else ("ERROR" if r.error else "FAIL")
             print(f"{mark:5} {r.case_id}  {r.description or ''}".rstrip())
@@ -98,7 +100,7 @@ def _coverage_calculator(holder: list[Any]) -> Any:
 
 
 def _write_coverage(args: argparse.Namespace, coverage: Any, title: str) -> None:
-    out = sys.stderr if args.json else sys.stdout  # --json keeps standard output machine-readable
+    out = sys.stderr if args.json == "-" else sys.stdout  # --json keeps standard output machine-readable
     out.write(coverage.text())
     if args.lcov:
         args.lcov.write_text(coverage.lcov(), encoding="utf-8")

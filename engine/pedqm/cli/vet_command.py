@@ -12,7 +12,7 @@ from ..measure import load_measure
 from ..vet import vet_measure
 from ..vet.attribution import AttributionError
 from ..vet.intervals import METHODS
-from .arguments import check_output, check_period
+from .arguments import add_json_option, check_output, check_period, write_json
 from .data_options import add_data_arguments, open_patients
 from .errors import EXIT_OK, EXIT_RUNTIME_ERROR, RunError, UsageError
 
@@ -26,7 +26,7 @@ def register(sub: Any) -> None:
                    help="attribute patients to practices (default), clinicians, or by a CSV / FHIR Group file")
     p.add_argument("--output", "-o", type=Path, default=Path("vet-report.html"),
                    help="the HTML report (default: vet-report.html)")
-    p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
+    add_json_option(p, "also the results")
     p.add_argument("--period", nargs=2, metavar=("START", "END"), help="the Measurement Period (default: the Measure's)")
     p.add_argument("--group", type=int, action="append", metavar="N", help="vet only group N (1-based; repeatable)")
     p.add_argument("--min-n", type=int, default=30, help="suppress entities and strata with a smaller denominator (default 30)")
@@ -67,14 +67,14 @@ def run(args: argparse.Namespace) -> int:
         raise RunError(str(exc)) from exc
     args.output.write_text(result.to_html(), encoding="utf-8")
     if args.json:
-        args.json.write_text(result.to_json() + "\n", encoding="utf-8")
+        write_json(args.json, result.to_json())
     for g in result.groups:
         rel = g.reliability or {}
         print(f"group {g.index + 1}: {g.x}/{g.n} {g.unit_label}"
               + (f", rate {g.rate:.3f}" if g.rate is not None else "")
               + (f"; {rel['headline']}" if rel.get("headline") else f", {len(g.entities)} entities"),
               file=sys.stderr)
-    print(f"wrote {args.output}" + (f" and {args.json}" if args.json else "") + f" ({result.patients} patients)",
+    print(f"wrote {args.output}" + (f" and {args.json}" if args.json and args.json != "-" else "") + f" ({result.patients} patients)",
           file=sys.stderr)
     if result.errors:
         print(f"{len(result.errors)} of {result.patients} patient(s) could not be evaluated; first: "

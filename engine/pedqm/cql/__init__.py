@@ -21,6 +21,7 @@ from typing import Any
 
 from .errors import CqlCompileError, CqlError, CqlRuntimeError, SourceError
 from .library import Library, LibraryManager, compile_expression, compile_library, directory_lookup
+from .operators.conversion import to_cql as render
 
 
 def evaluate(
@@ -43,7 +44,6 @@ def evaluate(
 
 def to_cql(value: Any) -> str:
     """Render a run-time value as a CQL literal that evaluates back to an equivalent value."""
-    from .operators.conversion import to_cql as render
 
     return render(value)
 

@@ -8,38 +8,24 @@ deterministic within one evaluation context).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from . import model
+from . import model, query
 from . import types as T
-from .context import EvaluationContext
+from .context import EvaluationContext, RetrieveRequest
+from .env import Env, Fn
 from .errors import CqlRuntimeError
-from .operators.comparison import compare, equal
-from .operators.list import sort_list
+from .externals import lookup as find_external
 from .operators.registry import lookup
 from .resolver import ResolvedLibrary
+from .runtime.compare import compare, equal
+from .runtime.quantity import Quantity, Ratio
 from .runtime.values import Code, CodeSystemRef, Concept, CqlTuple, Interval, ValueSetRef
 
 if TYPE_CHECKING:
     from .trace import Tracer
-
-Fn = Callable[["Env"], Any]
-
-
-class Env:
-    """Evaluation request plus the variables visible at this point."""
-
-    __slots__ = ("ctx", "vars")
-
-    def __init__(self, ctx: EvaluationContext, vars: dict[str, Any] | None = None):
-        self.ctx = ctx
-        self.vars = vars if vars is not None else {}
-
-    def child(self, extra: dict[str, Any]) -> Env:
-        return Env(self.ctx, {**self.vars, **extra})
-
 
 # nodes whose run-time errors are stamped with their line:column (the innermost wins); a
 # try/except costs nothing in Python 3.11 until something is raised
@@ -171,26 +157,8 @@ class CompiledLibrary:
         raise KeyError(kind)
 
 
-def _sorted(values: list[Any], key_fn: Fn | None, descending: bool, env: Env, alias: str | None) -> list[Any]:
-    """Stable sort by one `sort by` item, with the list chapter's order (nulls first ascending).
-
-    Sort keys are evaluated once per element, not once per comparison.
-    """
-    if key_fn is None:
-        return sort_list(values, descending) or []
-
-    def bind(v: Any) -> Env:
-        return env.child({"$this": v, alias: v} if alias else {"$this": v})
-
-    keys = [key_fn(bind(v)) for v in values]
-    order = sort_list(list(range(len(values))), descending, key=keys.__getitem__) or []
-    return [values[i] for i in order]
-
-
 def _external_body(library: str | None, fm: model.FunctionModel) -> Fn:
     """A closure calling the registered Python implementation of an `external` function."""
-    from .externals import lookup as find_external
-
     impl = find_external(library, fm.name)
     if impl is None:
         raise CqlRuntimeError(f"external function {library}.{fm.name} has no implementation in pedqm")
@@ -473,98 +441,65 @@ class Compiler:
             ctx = env.ctx
             if ctx.data is None:
                 return []
-            return list(ctx.data.retrieve(
+            context_value = context(env) if context is not None else ctx.context_value
+            code_values = codes(env) if codes is not None else None
+            results = list(ctx.data.retrieve(
                 data_type,
                 context=ctx.context_name,
-                context_value=context(env) if context is not None else ctx.context_value,
+                context_value=context_value,
                 code_path=code_path,
-                codes=codes(env) if codes is not None else None,
+                codes=code_values,
                 comparator=comparator,
                 **extra,
             ))
+            if ctx.observers:
+                request = RetrieveRequest(data_type, ctx.context_name, context_value, code_path, code_values,
+                                          comparator, n.follow_references)
+                for observe in ctx.observers:
+                    observe(request, results)
+            return results
 
         return retrieve
 
     def c_Query(self, n: model.Query) -> Fn:
+        """A query as its stages (see :mod:`.query`), each compiled clause handed to its own."""
         sources = [(s.alias, self.compile(s.expression)) for s in n.sources]
         lets = [(name, self.compile(x)) for name, x in n.lets]
-        rels = [(r.alias, self.compile(r.expression), self.compile(r.such_that), r.negated) for r in n.relationships]
+        rels = [query.Relationship(r.alias, self.compile(r.expression), self.compile(r.such_that), r.negated)
+                for r in n.relationships]
         where = self.compile(n.where) if n.where is not None else None
         ret = self.compile(n.return_) if n.return_ is not None else None
         distinct = n.distinct and ret is not None
         agg = n.aggregate
-        agg_start = self.compile(agg.starting) if agg and agg.starting is not None else None
-        agg_expr = self.compile(agg.expression) if agg else None
-        sort = [(self.compile(s.expression) if s.expression is not None else None, s.descending) for s in n.sort] if n.sort else None
-        single_alias = sources[0][0] if len(sources) == 1 else None
-        distinct_op = lookup("Distinct")
+        aggregate = None
+        if agg is not None:
+            aggregate = query.Aggregate(agg.identifier, self.compile(agg.starting) if agg.starting is not None else None,
+                                        self.compile(agg.expression), agg.distinct)
+        sort = [(self.compile(s.expression) if s.expression is not None else None, s.descending)
+                for s in n.sort] if n.sort else None
+        aliases = [alias for alias, _ in sources]
+        single_alias = aliases[0] if len(aliases) == 1 else None
+        # without a return clause the element is the alias's value, so sort binds both
+        sort_alias = single_alias if ret is None else None
 
-        def rows(env: Env) -> tuple[list[dict[str, Any]], bool]:
-            singular = True  # unless some source is a list (a multi-source query of singletons is one value)
-            lists = []
-            for alias, fn in sources:
-                v = fn(env)
-                if isinstance(v, list):
-                    singular = False
-                else:
-                    v = [] if v is None else [v]
-                lists.append([(alias, x) for x in v])
-            return [dict(combo) for combo in itertools.product(*lists)], singular
-
-        def query(env: Env) -> Any:
-            combos, singular = rows(env)
-            kept: list[Env] = []
-            for combo in combos:
-                e2 = env.child(combo)
-                for name, fn in lets:
-                    e2.vars[name] = fn(e2)
-                ok = True
-                for alias, rsrc, cond, negated in rels:
-                    related = rsrc(e2)
-                    if not isinstance(related, list):
-                        related = [] if related is None else [related]
-                    found = any(cond(e2.child({alias: r})) is True for r in related)
-                    if found == negated:
-                        ok = False
-                        break
-                if ok and where is not None and where(e2) is not True:
-                    ok = False
-                if ok:
-                    kept.append(e2)
-            if agg_expr is not None:
-                assert agg is not None
-                acc = agg_start(env) if agg_start is not None else None
-                items = kept
-                if agg.distinct:
-                    seen: list[Any] = []
-                    items = []
-                    for e2 in kept:
-                        v = [e2.vars[a] for a, _ in sources]
-                        if not any(equal(v, s) is True for s in seen):
-                            seen.append(v)
-                            items.append(e2)
-                for e2 in items:
-                    e2.vars[agg.identifier] = acc
-                    acc = agg_expr(e2)
-                return acc
-            if ret is not None:
-                values = [ret(e2) for e2 in kept]
-                if distinct and distinct_op is not None:
-                    values = distinct_op.fn(values)
-            elif single_alias is not None:
-                values = [e2.vars[single_alias] for e2 in kept]
-            else:
-                values = [CqlTuple({a: e2.vars[a] for a, _ in sources}) for e2 in kept]
+        def evaluate(env: Env) -> Any:
+            rows, singular = query.source_rows(env, sources)
+            if lets:
+                query.let_stage(rows, lets)
+            if rels:
+                rows = query.relationship_stage(rows, rels)
+            if where is not None:
+                rows = query.where_stage(rows, where)
+            if aggregate is not None:
+                return query.aggregate_stage(env, rows, aggregate, aliases)
+            values = query.return_stage(rows, ret, distinct, aliases)
             if sort:
-                # without a return clause the element is the alias's value, so bind both
-                sort_alias = single_alias if ret is None else None
-                for key_fn, desc in reversed(sort):
-                    values = _sorted(values, key_fn, desc, env, sort_alias)
+                values = query.sort_stage(env, values, sort, sort_alias)
             if singular:
                 return values[0] if values else None
             return values
 
-        return query
+        return evaluate
 
 
 def _build_code(d: dict[str, Any]) -> Code:
@@ -579,10 +514,6 @@ def _build_concept(d: dict[str, Any]) -> Concept:
 
 
 def _build_quantity(d: dict[str, Any]) -> Any:
-    from decimal import Decimal
-
-    from .runtime.quantity import Quantity
-
     value = d.get("value")
     if value is None:
         return None
@@ -590,8 +521,6 @@ def _build_quantity(d: dict[str, Any]) -> Any:
 
 
 def _build_ratio(d: dict[str, Any]) -> Any:  # None when a part is missing
-    from .runtime.quantity import Ratio
-
     num, den = d.get("numerator"), d.get("denominator")
     return None if num is None or den is None else Ratio(num, den)
 

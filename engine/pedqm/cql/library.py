@@ -10,14 +10,16 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Callable, Mapping
 from decimal import Decimal
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from . import ast
 from .compiler import CompiledLibrary
 from .context import EvaluationContext
+from .convert import from_python
 from .errors import CqlCompileError, CqlError, SourceError
-from .parser import parse_library
+from .parser import parse_expression, parse_library
 from .resolver import ResolvedLibrary, Resolver
 
 SourceLookup = Callable[[str, "str | None"], "tuple[str, str] | None"]
@@ -62,8 +64,6 @@ def _default_model(name: str, version: str | None) -> Any:
 
 def builtin_library(name: str, version: str | None) -> tuple[str, str] | None:
     """Libraries pedqm ships (e.g. ChronicConditions), found when a package does not carry them."""
-    from importlib import resources
-
     folder = resources.files("pedqm").joinpath("cql_libraries")
     candidates = [f"{name}-{version}.cql"] if version else []
     candidates.append(f"{name}.cql")
@@ -173,8 +173,6 @@ class Library:
         timezone_offset: Decimal | float | int | None = None,
         **kw: Any,
     ) -> EvaluationContext:
-        from .convert import from_python
-
         ctx = EvaluationContext.create(now=now, timezone_offset=timezone_offset, **kw)
         if parameters:
             values = {k: from_python(v) for k, v in parameters.items()}
@@ -214,8 +212,6 @@ def compile_library(source: str | Path, lookup: SourceLookup | None = None) -> L
 
 def compile_expression(text: str, parameter_names: list[str] | None = None) -> Library:
     """A one-definition library for a standalone expression (used by `evaluate`)."""
-    from .parser import parse_expression
-
     expr = parse_expression(text)
     tree = ast.Library(None, None)
     for name in parameter_names or []:

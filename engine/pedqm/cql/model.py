@@ -266,3 +266,63 @@ def walk(roots: Iterable[Any], follow: Callable[[Any], Iterable[Any]] | None = N
             stack.extend(node.values())
         elif is_dataclass(node):
             stack.extend(getattr(node, f.name) for f in fields(node) if f.name not in ("type", "candidates"))
+
+
+def _type_text(t: CqlType) -> str:
+    return str(t).replace("System.", "")
+
+
+def _leaf(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{int(value)}" if type(value) is int else f"{int(value)}L"  # Long
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, CqlType):
+        return _type_text(value)
+    return str(value)
+
+
+def render(node: Any) -> str:
+    """A one-line rendering of a resolved expression: each node as `Kind(children):Type`, with
+    its static type where known. Bound operators show their ELM name (and precision), implicit
+    conversions the type they convert to, function calls the overload chosen, so resolver
+    tests can state what the resolver made of a CQL expression as one string."""
+    if isinstance(node, (list, tuple)):
+        return "[" + ", ".join(render(x) for x in node) + "]"
+    if not is_dataclass(node) or isinstance(node, (type, CqlType)):
+        return _leaf(node)
+    node_type = node.type if isinstance(node, Node) else ANY
+    suffix = f":{_type_text(node_type)}" if node_type != ANY else ""
+    if isinstance(node, Literal):
+        return f"{_leaf(node.value)}{suffix}"
+    if isinstance(node, OperatorCall):
+        head = node.name
+        if node.name == "ImplicitConvert" and node.options.get("to") is not None:
+            head += f"<{_type_text(node.options['to'])}>"
+        if node.precision:
+            head += f"[{node.precision}]"
+        return f"{head}({', '.join(render(x) for x in node.operands)}){suffix}"
+    if isinstance(node, Logical):
+        return f"{node.op.capitalize()}({render(node.left)}, {render(node.right)}){suffix}"
+    if isinstance(node, FunctionRef):
+        chosen = ""
+        if len(node.candidates) == 1:
+            chosen = "<" + ", ".join(_type_text(t) for t in node.candidates[0].operand_types) + ">"
+        elif node.candidates:
+            chosen = f"<{len(node.candidates)} overloads>"
+        name = f"{node.library.split('|')[0]}.{node.name}" if node.library else node.name
+        return f"{name}{chosen}({', '.join(render(x) for x in node.operands)}){suffix}"
+    if isinstance(node, (ExpressionRef, ParameterRef)):
+        return f"{type(node).__name__} {node.name!r}{suffix}"
+    if isinstance(node, (OperandRef, AliasRef, QueryLetRef)):
+        return f"{type(node).__name__} {node.name}{suffix}"
+    if isinstance(node, IntervalSelector):
+        return (f"Interval{'[' if node.low_closed else '('}{render(node.low)}, {render(node.high)}"
+                f"{']' if node.high_closed else ')'}{suffix}")
+    parts = [f"{f.name.rstrip('_')}={render(getattr(node, f.name))}" for f in fields(node)
+             if f.name not in ("type", "loc", "candidates") and getattr(node, f.name) not in (None, [], False)]
+    return f"{type(node).__name__}({', '.join(parts)}){suffix}"

@@ -499,23 +499,27 @@ class Resolver:
         if not any(_mentions_generic(p) for p in sig.params):
             return list(sig.params), sig.result
         bound: T.CqlType | None = None
+        wrapper: type[T.IntervalType] | type[T.ListType] = T.IntervalType
         for o, p in zip(operands, sig.params):
-            if isinstance(p, T.IntervalType) and p.point == GENERIC:
+            if isinstance(p, (T.IntervalType, T.ListType)) and _mentions_generic(p):
+                wrapper = type(p)
                 t = o.type
                 if isinstance(t, T.ChoiceType):
-                    intervals = [c for c in t.choices if isinstance(c, T.IntervalType)]
-                    if len(intervals) != 1:
+                    fitting = [c for c in t.choices if isinstance(c, wrapper)]
+                    if len(fitting) != 1:
                         return None
-                    t = intervals[0]
-                if isinstance(t, T.IntervalType):
+                    t = fitting[0]
+                if isinstance(t, T.IntervalType) and wrapper is T.IntervalType:
                     bound = t.point
+                elif isinstance(t, T.ListType) and wrapper is T.ListType:
+                    bound = t.element
                 elif T.is_any(t):
                     bound = T.ANY
                 else:
                     return None
         if bound is None:
             return None
-        return ([T.IntervalType(bound) if _mentions_generic(p) else p for p in sig.params],
+        return ([wrapper(bound) if _mentions_generic(p) else p for p in sig.params],
                 bound if sig.result == GENERIC else sig.result)
 
     def _coerce(self, node: model.Node, target: T.CqlType) -> model.Node:
@@ -716,6 +720,8 @@ class Resolver:
             return first.point
         if name == "Flatten" and isinstance(first, T.ListType) and isinstance(first.element, T.ListType):
             return first.element
+        if name == "Expand" and isinstance(first, T.IntervalType):
+            return T.ListType(first.point)  # expand of one interval gives its points (CQL 1.5 Reference, Expand)
         if name in ("Collapse", "Expand"):
             return first if isinstance(first, T.ListType) else T.ListType(first)
         return T.ANY

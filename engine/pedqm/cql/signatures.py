@@ -103,6 +103,7 @@ SIGNATURES: dict[str, list[Signature]] = {
     # Logical (the binary ones are checked by the resolver's Boolean rule)
     "Not": _sigs("(Boolean) Boolean"),
     # String (CQL Reference 'String Operators')
+    "Length": _sigs("(String) Integer", "(List<T>) Integer"),
     "Upper": _sigs("(String) String"),
     "Lower": _sigs("(String) String"),
     "StartsWith": _sigs("(String, String) Boolean"),

@@ -7,12 +7,12 @@ runs); the traced copy is compiled from the same resolved libraries with a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from ..cql.compiler import CompiledLibrary
-from ..cql.context import EvaluationContext
+from ..cql.context import EvaluationContext, RetrieveObserver
 from ..cql.library import Library
 from ..cql.trace import Clause, Trace, Tracer
 from ..fhir.records import PatientRecord
@@ -45,16 +45,16 @@ class TracedCalculator(MeasureCalculator):
         self.listeners: list[Callable[[TracedResult], None]] = []
         self.last_traced: TracedResult | None = None
 
-    def context(self, record: PatientRecord) -> EvaluationContext:
-        self._ctx = super().context(record)
+    def context(self, record: PatientRecord, observers: Iterable[RetrieveObserver] = ()) -> EvaluationContext:
+        self._ctx = super().context(record, observers)
         return self._ctx
 
-    def evaluate(self, record: PatientRecord) -> SubjectResult:
+    def evaluate(self, record: PatientRecord, observers: Iterable[RetrieveObserver] = ()) -> SubjectResult:
         """The patient's result, as :class:`MeasureCalculator` gives it; the trace and values are
         kept in `last_traced` and handed to each listener (coverage counts them)."""
         trace = self.tracer.begin(record.patient_id)
         self._ctx = None
-        result = super().evaluate(record)
+        result = super().evaluate(record, observers)
         cache: dict[Any, Any] = self._ctx.cache if self._ctx is not None else {}
         values = {k: v for k, v in cache.items() if isinstance(k, tuple) and len(k) == 2 and not str(k[1]).startswith("$")}
         self.last_traced = TracedResult(result, trace, values)

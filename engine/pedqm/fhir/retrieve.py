@@ -15,7 +15,7 @@ from typing import Any
 
 from ..cql.context import TerminologyProvider
 from ..cql.errors import CqlRuntimeError
-from ..cql.operators.comparison import equal, equivalent
+from ..cql.runtime.compare import equal, equivalent
 from ..cql.runtime.values import Code, Concept, ValueSetRef
 from .convert import to_concept
 from .model import ModelInfo, load_model
@@ -135,7 +135,6 @@ class RecordDataProvider:
         # whose meta.profile claims it. FHIR does not require the claim, so pedqm's default is off.
         self.require_profile_tags = require_profile_tags
         self.terminology = terminology
-        self.retrieved: dict[str, None] = {}  # 'Type/id' of every resource a retrieve returned
         # retrieves are deterministic within one patient's evaluation: answer repeats from memory,
         # and wrap each resource once so the properties it has converted are reused
         self._results: dict[tuple[Any, ...], list[FhirNode]] = {}
@@ -196,8 +195,6 @@ class RecordDataProvider:
             nodes.append(node)
         if codes is not None and code_path is not None:
             nodes = [n for n in nodes if self._code_matches(n, code_path, codes, comparator or "in", follow_references)]
-        for n in nodes:
-            self.retrieved[f"{n.data.get('resourceType')}/{n.data.get('id')}"] = None
         return nodes
 
     @staticmethod

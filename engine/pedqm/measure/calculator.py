@@ -11,14 +11,15 @@ retrieves returned. Nothing here knows about other patients: aggregation is in
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ..cql import CqlError, evaluate, to_cql
-from ..cql.context import EvaluationContext
+from ..cql import CqlError, to_cql
+from ..cql.context import EvaluationContext, RetrieveObserver, RetrieveRequest
 from ..cql.errors import CqlRuntimeError, cql_type_names
+from ..cql.runtime.temporal import DateTime
 from ..cql.runtime.values import Interval
 from ..fhir.evaluation import patient_context
 from ..fhir.navigation import FhirNode
@@ -113,28 +114,43 @@ def measurement_period(start: str | None, end: str | None, timezone_offset: Deci
     """The Measurement Period from ISO dates or date-times; a date-only end covers its whole day.
 
     Date-only bounds are read in the evaluation's timezone offset (explicit, default UTC), so
-    `2025-01-01 .. 2025-12-31` is [2025-01-01T00:00:00.000, 2025-12-31T23:59:59.999].
+    `2025-01-01 .. 2025-12-31` is [2025-01-01T00:00:00.000, 2025-12-31T23:59:59.999]. Bounds are
+    millisecond-precision DateTimes, as the literals `@2025-01-01T00:00:00.000+00:00` would be.
     """
     if not start or not end:
         raise ValueError("a measurement period needs a start and an end")
     off = Decimal(str(timezone_offset))
-    sign = "-" if off < 0 else "+"
-    hours, minutes = divmod(int(abs(off) * 60), 60)
-    tz = f"{sign}{hours:02d}:{minutes:02d}"
+    return Interval(_period_bound(start, off, end_of_day=False), _period_bound(end, off, end_of_day=True),
+                    True, True, "DateTime")
 
-    def literal(text: str, end_of_day: bool) -> str:
-        text = text.strip()
-        if "T" not in text:
-            _dt.date.fromisoformat(text)  # validates, raising ValueError with the bad value
-            return f"@{text}T{'23:59:59.999' if end_of_day else '00:00:00.000'}{tz}"
-        parsed = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        if parsed.tzinfo is None:
-            return "@" + parsed.isoformat(timespec="milliseconds") + tz
-        return "@" + parsed.isoformat(timespec="milliseconds")
 
-    value = evaluate(f"Interval[{literal(start, False)}, {literal(end, True)}]")
-    assert isinstance(value, Interval)
-    return value
+def _period_bound(text: str, offset: Decimal, *, end_of_day: bool) -> DateTime:
+    text = text.strip()
+    if "T" not in text:
+        d = _dt.date.fromisoformat(text)  # validates, raising ValueError with the bad value
+        if end_of_day:
+            return DateTime(d.year, d.month, d.day, 23, 59, 59, 999, offset)
+        return DateTime(d.year, d.month, d.day, 0, 0, 0, 0, offset)
+    t = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    utc = t.utcoffset()
+    tz = offset if utc is None else Decimal(int(utc.total_seconds()) // 60) / 60
+    return DateTime(t.year, t.month, t.day, t.hour, t.minute, t.second, t.microsecond // 1000, tz)
+
+
+class EvaluatedResources:
+    """A retrieve observer noting 'Type/id' of every resource a retrieve returned, in the order
+    first seen (the MeasureReport's evaluatedResource)."""
+
+    __slots__ = ("ids",)
+
+    def __init__(self) -> None:
+        self.ids: dict[str, None] = {}
+
+    def __call__(self, request: RetrieveRequest, results: Sequence[Any]) -> None:
+        for n in results:
+            data = getattr(n, "data", None)
+            if isinstance(data, dict):
+                self.ids[f"{data.get('resourceType')}/{data.get('id')}"] = None
 
 
 class MeasureCalculator:
@@ -162,22 +178,26 @@ class MeasureCalculator:
         self.shared = list(shared) + list(package.other_resources)
         self.extra_strata = extra_strata or {}
 
-    def context(self, record: PatientRecord) -> EvaluationContext:
-        return patient_context(
+    def context(self, record: PatientRecord, observers: Iterable[RetrieveObserver] = ()) -> EvaluationContext:
+        """The patient's evaluation request; `observers` are told of every retrieve it makes."""
+        ctx = patient_context(
             self.library, record, terminology=self.package.valuesets, shared=self.shared,
             parameters={"Measurement Period": self.period}, now=self.now, timezone_offset=self.timezone_offset,
             require_profile_tags=self.require_profile_tags,
         )
+        ctx.observers.extend(observers)
+        return ctx
 
-    def evaluate(self, record: PatientRecord) -> SubjectResult:
+    def evaluate(self, record: PatientRecord, observers: Iterable[RetrieveObserver] = ()) -> SubjectResult:
         """One patient's result. Nothing raised while evaluating one patient stops the population:
         a failure of a population criterion becomes the patient's ``error`` (counted by
         :class:`~pedqm.measure.results.MeasureResult`), one of a stratifier or supplemental data
         element that element's; each message names the definition that failed."""
         subject = record.patient_id
         element_errors: dict[str, str] = {}
+        evaluated = EvaluatedResources()
         try:
-            ctx = self.context(record)
+            ctx = self.context(record, [evaluated, *observers])
             groups = [self._group(g, gi, ctx, subject, record, element_errors)
                       for gi, g in enumerate(self.definition.groups)]
         except Exception as exc:  # noqa: BLE001 - one patient's failure, whatever it is, is that patient's
@@ -188,9 +208,7 @@ class MeasureCalculator:
                 sde[s.label] = sde_labels(self._evaluate(s.expression, ctx))
             except Exception as exc:  # noqa: BLE001 - the element's failure, not the patient's
                 element_errors[sde_element(s.label)] = self.describe_error(exc)
-        provider = ctx.data
-        evaluated = list(getattr(provider, "retrieved", {}))
-        return SubjectResult(subject, groups, sde, evaluated, element_errors=element_errors)
+        return SubjectResult(subject, groups, sde, list(evaluated.ids), element_errors=element_errors)
 
     def _evaluate(self, expression: str, ctx: EvaluationContext, args: list[Any] | None = None) -> Any:
         """A definition's value (or a function's, with ``args``), its errors tagged with its name."""

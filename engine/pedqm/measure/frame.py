@@ -1,5 +1,10 @@
 """Measure results as a pandas DataFrame: one row per subject, or per episode when a group is
-episode-based, with a boolean column per population per group and one column per stratifier."""
+episode-based, with a boolean column per population per group and one column per stratifier.
+
+The column set is the same whether or not some patient errored: every row has an `error` column
+(empty when the patient was evaluated), and an errored patient's population columns are empty
+(unknown), never false. As CSV, booleans are written `true`/`false`, as FHIR, JSON and most
+statistics tools read them."""
 
 from __future__ import annotations
 
@@ -24,6 +29,15 @@ def to_dataframe(result: MeasureResult) -> pd.DataFrame:
     n = len(defn.groups)
     episode = any(g.episode_based for g in defn.groups)
     rows: list[dict[str, Any]] = []
+    columns: dict[str, None] = {"subject_id": None}
+    if episode:
+        columns["episode"] = None
+    for gi, group in enumerate(defn.groups):
+        for code in result.population_codes(gi):
+            if code != "measure-observation":
+                columns[_column(gi, n, code)] = None
+        for strat in (s.label for s in group.stratifiers):
+            columns[_column(gi, n, f"stratum:{strat}")] = None
     for r in result.subject_results:
         if r.error:
             rows.append({"subject_id": r.subject_id, "error": r.error})
@@ -50,5 +64,19 @@ def to_dataframe(result: MeasureResult) -> pd.DataFrame:
                 for strat, values in outcome.strata.items():
                     label = next((v for v, ms in values.items() if member in ms), None)
                     row[_column(gi, n, f"stratum:{strat}")] = label
+            row["error"] = None
             rows.append(row)
-    return pd.DataFrame(rows)
+    for row in rows:
+        for c in row:
+            columns.setdefault(c, None)
+    columns.pop("error", None)
+    columns["error"] = None
+    frame = pd.DataFrame(rows, columns=list(columns))
+    return frame
+
+
+def to_csv(result: MeasureResult) -> str:
+    """The per-subject table as CSV: booleans `true`/`false`, an empty cell for unknown."""
+    frame = to_dataframe(result)
+    out = frame.astype(object).map(lambda v: "true" if v is True else "false" if v is False else v)
+    return str(out.to_csv(index=False))

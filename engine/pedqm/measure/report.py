@@ -207,14 +207,20 @@ def subject_list(result: MeasureResult) -> dict[str, Any]:
     return rep
 
 
-def individual(result: MeasureResult, r: SubjectResult) -> dict[str, Any]:
+def individual(result: MeasureResult, r: SubjectResult, *, detail: bool = False) -> dict[str, Any]:
+    """The MeasureReport of one subject. With `detail`, `result` holds this subject alone and
+    the report also carries the subject's strata and a continuous-variable group's score (its
+    own observations aggregated), as measure test cases state them."""
     rep = _base(result, "individual")
     rep["subject"] = {"reference": f"Patient/{r.subject_id}"}
     groups = []
     for gi, outcome in enumerate(r.groups):
         counts = Counter({code: len(m) for code, m in outcome.members.items()})
-        score = result.stratum_score(gi, counts) if result.definition.groups[gi].scoring != "continuous-variable" else None
-        g = _group_json(result, gi, counts, False, score=score)
+        if detail:
+            score = result.measure_score(gi)
+        else:
+            score = result.stratum_score(gi, counts) if result.definition.groups[gi].scoring != "continuous-variable" else None
+        g = _group_json(result, gi, counts, detail, score=score)
         groups.append(g)
     rep["group"] = groups or [{"population": []}]
     if r.evaluated_resources:

@@ -2,9 +2,10 @@
 
 `DIR/<case-id>/*.json` holds one case: its resources and its expected MeasureReport (type
 individual; maybe a cqfm-testCaseDescription extension). Each case is evaluated on its own
-(published cases reuse resource ids such as `Immunization-10a` across cases). Expected and
-actual population counts are compared per group by position (group ids may be absent) and, where
-the expected report has them, per stratum.
+(published cases reuse resource ids such as `Immunization-10a` across cases). The individual
+MeasureReport pedqm renders for the case and the expected one are reduced to one projection
+(:func:`project`: group, population, stratum -> count, plus scores) and compared; groups by
+position (group ids may be absent), strata where the expected report has them.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from typing import Any
 
 from ..fhir.records import PatientRecord
 from ..fhir.sources.compartment import compartment_patients
+from . import report
 from .calculator import MeasureCalculator, measurement_period
 from .package import MeasurePackage
 from .populations import proportion_score, ratio_score
+from .results import MeasureResult
 
 _DESCRIPTION_EXT = ("cqfm-testCaseDescription", "testCaseDescription")
 
@@ -85,7 +88,7 @@ def load_case(case_dir: Path) -> tuple[PatientRecord, dict[str, Any] | None, lis
                     full_urls[e["fullUrl"]] = (r["resourceType"], r["id"])
         for r in items:
             if r.get("resourceType") == "MeasureReport":
-                if expected is not None and _counts(expected) != _counts(r):
+                if expected is not None and project(expected).populations != project(r).populations:
                     problems.append(f"{f.name}: a second expected MeasureReport disagrees with the first")
                 expected = expected or r
                 continue
@@ -125,67 +128,96 @@ def _foreign_references(resources: list[dict[str, Any]], pid: str, full_urls: di
             for ref, n in elsewhere.items()]
 
 
-def _counts(report: dict[str, Any]) -> list[list[tuple[str | None, int]]]:
-    return [[(_code(p), int(p.get("count", 0))) for p in g.get("population") or []] for g in report.get("group") or []]
+@dataclass
+class ReportCounts:
+    """A MeasureReport reduced to what a test case checks: population counts per group, per
+    stratum, and the groups' scores. Expected and rendered reports go through the same
+    projection (:func:`project`), so the two are compared in one way."""
+
+    populations: dict[tuple[int, str], int] = field(default_factory=dict)  # (group, population key) -> count
+    strata: dict[tuple[int, str, str], int] = field(default_factory=dict)  # (group, population key, stratum) -> count
+    scores: dict[int, float] = field(default_factory=dict)  # group -> measureScore
+
+
+def _population_counts(populations: list[dict[str, Any]]) -> dict[str, int]:
+    """Population key -> count; a second population of a code is `code#2` (by position), and
+    measure-observation populations are not counts a case can state."""
+    out: dict[str, int] = {}
+    seen: dict[str, int] = {}
+    for p in populations:
+        code = _code(p)
+        if code and code != "measure-observation":
+            seen[code] = seen.get(code, 0) + 1
+            out[code if seen[code] == 1 else f"{code}#{seen[code]}"] = int(p.get("count", 0))
+    return out
+
+
+def _stratum_value(stratum: dict[str, Any]) -> str:
+    """A stratum's label: its value's text, or its components' values joined by ' | '."""
+    components = stratum.get("component")
+    if components and not stratum.get("value"):
+        return " | ".join(str((c.get("value") or {}).get("text")) for c in components)
+    value = stratum.get("value")
+    return (value or {}).get("text") or json.dumps(value)
+
+
+def project(report: dict[str, Any]) -> ReportCounts:
+    """The normalised projection of an individual MeasureReport. Strata of one value under
+    different stratifiers add up (stratifier names differ between authoring tools)."""
+    out = ReportCounts()
+    for gi, g in enumerate(report.get("group") or []):
+        for key, n in _population_counts(g.get("population") or []).items():
+            out.populations[(gi, key)] = n
+        score = (g.get("measureScore") or {}).get("value")
+        if score is not None:
+            out.scores[gi] = float(score)
+        for s in g.get("stratifier") or []:
+            for st in s.get("stratum") or []:
+                value = _stratum_value(st)
+                for key, n in _population_counts(st.get("population") or []).items():
+                    out.strata[(gi, key, value)] = out.strata.get((gi, key, value), 0) + n
+    return out
+
+
+def _description(report: dict[str, Any]) -> str | None:
+    for e in report.get("extension") or []:
+        if str(e.get("url", "")).rsplit("/", 1)[-1] in _DESCRIPTION_EXT:
+            text = e.get("valueMarkdown") or e.get("valueString")
+            return str(text) if text is not None else None
+    return None
 
 
 def run_case(calc: MeasureCalculator, case_dir: Path) -> CaseResult:
+    """Evaluate one case and compare the individual MeasureReport pedqm renders for it with
+    the case's expected one, both reduced by :func:`project`."""
     record, expected_report, problems, notes = load_case(case_dir)
-    description = None
-    if expected_report:
-        for e in expected_report.get("extension") or []:
-            if str(e.get("url", "")).rsplit("/", 1)[-1] in _DESCRIPTION_EXT:
-                description = e.get("valueMarkdown") or e.get("valueString")
     if expected_report is None:
-        return CaseResult(case_dir.name, description, {}, {}, error="no expected MeasureReport in the case")
-    expected: dict[tuple[int, str], int] = {}
-    expected_strata: dict[tuple[int, str, str], int] = {}
-    expected_scores: dict[int, float] = {}
-    for gi, g in enumerate(expected_report.get("group") or []):
-        seen: dict[str, int] = {}
-        for p in g.get("population") or []:
-            code = _code(p)
-            if code and code != "measure-observation":
-                seen[code] = seen.get(code, 0) + 1
-                key = code if seen[code] == 1 else f"{code}#{seen[code]}"  # a second IPP, by position
-                expected[(gi, key)] = int(p.get("count", 0))
-        score = (g.get("measureScore") or {}).get("value")
-        if score is not None:
-            expected_scores[gi] = float(score)
-        for s in g.get("stratifier") or []:
-            for st in s.get("stratum") or []:
-                value = (st.get("value") or {}).get("text") or json.dumps(st.get("value"))
-                for p in st.get("population") or []:
-                    code = _code(p)
-                    if code:
-                        expected_strata[(gi, code, value)] = int(p.get("count", 0))
+        return CaseResult(case_dir.name, None, {}, {}, error="no expected MeasureReport in the case")
+    description = _description(expected_report)
+    expected = project(expected_report)
     result = calc.evaluate(record)
     if result.error:
-        return CaseResult(case_dir.name, description, expected, {}, error=result.error)
-    actual: dict[tuple[int, str], int] = {}
-    for gi, outcome in enumerate(result.groups):
-        for code, members in outcome.members.items():
-            actual[(gi, code)] = len(members)
-    mismatches = [Mismatch(g, p, n, actual.get((g, p), 0)) for (g, p), n in expected.items() if actual.get((g, p), 0) != n]
-    for g, want in expected_scores.items():
-        if not _score_follows_counts(calc, g, expected, want):
+        return CaseResult(case_dir.name, description, expected.populations, {}, error=result.error)
+    one = MeasureResult(calc.definition, calc.period, keep_subjects=True)
+    one.add(result)
+    actual = project(report.individual(one, result, detail=True))
+    mismatches = [Mismatch(g, p, n, actual.populations.get((g, p), 0))
+                  for (g, p), n in expected.populations.items() if actual.populations.get((g, p), 0) != n]
+    for g, want in expected.scores.items():
+        if not _score_follows_counts(calc, g, expected.populations, want):
             # the expected score contradicts the expected counts under the group's scoring (e.g.
             # 1.0 for an excluded patient, whose proportion is 0/0): the counts are the test
             notes.append(f"group {g + 1}: expected measureScore {want} does not follow from the expected counts; not compared")
             continue
-        got = _subject_score(calc, g, result)
+        got = actual.scores.get(g)
         if got is None or abs(got - want) > 1e-6:
             mismatches.append(Mismatch(g, "measure-score", want, got))  # type: ignore[arg-type]
-    for (g, p, value), n in expected_strata.items():
-        got = 0
-        if g < len(result.groups):
-            group_outcome = result.groups[g]
-            for values in group_outcome.strata.values():
-                inside = set(values.get(value, []))
-                got += sum(1 for m in group_outcome.members.get(p, []) if m in inside)
-        if got != n:
-            mismatches.append(Mismatch(g, p, n, got, value))
-    out = CaseResult(case_dir.name, description, expected, actual, mismatches, notes=notes + problems)
+    for (g, p, value), n in expected.strata.items():
+        got_n = actual.strata.get((g, p, value), 0)
+        if got_n != n:
+            mismatches.append(Mismatch(g, p, n, got_n, value))
+    out = CaseResult(case_dir.name, description, expected.populations, actual.populations, mismatches,
+                     notes=notes + problems)
     if problems:
         out.error = "; ".join(problems) if mismatches else None
     return out
@@ -205,15 +237,6 @@ def _score_follows_counts(calc: MeasureCalculator, group: int, expected: dict[tu
     else:
         return True
     return implied is not None and abs(implied - score) <= 1e-6
-
-
-def _subject_score(calc: MeasureCalculator, group: int, result: Any) -> float | None:
-    """The subject's own score for a group, as an individual MeasureReport would carry it."""
-    from .results import MeasureResult
-
-    one = MeasureResult(calc.definition, calc.period, keep_subjects=False)
-    one.add(result)
-    return one.measure_score(group)
 
 
 def run_cases(package: MeasurePackage, cases_dir: Path, period: tuple[str, str] | None = None,

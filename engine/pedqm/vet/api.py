@@ -17,7 +17,7 @@ from ..measure.calculator import measurement_period
 from ..measure.package import MeasurePackage, MeasurePackageError
 from .analysis import GroupVet, Settings, analyse_group
 from .attribution import Attributor, read_attribution_list
-from .collect import RecordingCalculator, collect
+from .collect import collect
 from .diagnostics import DiagnosticsCollector
 from .intervals import Method
 from .valueset_usage import explain_type, valueset_roles
@@ -60,10 +60,6 @@ class VetResult:
         from .report_html import render_html
 
         return render_html(self)
-
-
-class _TracedRecordingCalculator(TracedCalculator, RecordingCalculator):
-    """Retrieves noted for the data diagnostics and clauses traced for the logic's coverage."""
 
 
 def _json_default(value: Any) -> Any:
@@ -156,11 +152,11 @@ def vet_measure(
     records, shared, source, description = _source(data)
     attributor = _attributor(by, (start, end), shared)
     diagnostics = DiagnosticsCollector()
-    calc = _TracedRecordingCalculator(package, measurement_period(start, end, timezone_offset),
-                                      timezone_offset=timezone_offset, shared=shared, collector=diagnostics)
+    calc = TracedCalculator(package, measurement_period(start, end, timezone_offset), timezone_offset=timezone_offset,
+                            shared=shared)
     coverage = Coverage(calc)  # which clauses never fire on this population, which value sets match nothing
     calc.listeners.append(coverage.add)
-    collected = collect(calc, records, attributor, (start, end), chronic=chronic, progress=progress)
+    collected = collect(calc, diagnostics, records, attributor, (start, end), chronic=chronic, progress=progress)
     chosen = groups if groups is not None else list(range(len(package.measure.groups)))
     for gi in chosen:
         if not 0 <= gi < len(package.measure.groups):

@@ -12,12 +12,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..cql.context import EvaluationContext
 from ..fhir.records import PatientRecord
 from ..measure.calculator import MeasureCalculator
 from ..measure.definition import DEN, DENEX, DENEXCEP, IPP, NUMER, NUMEX, POPULATION_ORDER
 from .attribution import Attributor
-from .diagnostics import DiagnosticsCollector, RecordingProvider
+from .diagnostics import DiagnosticsCollector, RetrieveRecorder
 from .patient_features import PatientFeatures, features
 
 
@@ -52,31 +51,17 @@ class Collected:
     flow: list[Counter[str]] = field(default_factory=list)  # per group: population code -> count
 
 
-class RecordingCalculator(MeasureCalculator):
-    """The measure calculator with each patient's data provider wrapped to note its retrieves."""
-
-    def __init__(self, *args: Any, collector: DiagnosticsCollector, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.collector = collector
-        self.last: tuple[RecordingProvider, EvaluationContext] | None = None
-
-    def context(self, record: PatientRecord) -> EvaluationContext:
-        ctx = super().context(record)
-        provider = RecordingProvider(ctx.data, self.collector)
-        ctx.data = provider
-        self.last = (provider, ctx)
-        return ctx
-
-
-def collect(rc: RecordingCalculator, records: Iterable[PatientRecord], attributor: Attributor,
-            period: tuple[str, str], *, chronic: bool = True,
+def collect(calc: MeasureCalculator, diagnostics: DiagnosticsCollector, records: Iterable[PatientRecord],
+            attributor: Attributor, period: tuple[str, str], *, chronic: bool = True,
             progress: Callable[[int], None] | None = None) -> Collected:
-    diagnostics = rc.collector
-    groups = rc.definition.groups
+    """One pass of the measure calculator over `records`, each patient's retrieves observed for
+    the data-element diagnostics."""
+    groups = calc.definition.groups
     out = Collected([[] for _ in groups], flow=[Counter() for _ in groups])
     for i, record in enumerate(records, 1):
         out.n_patients += 1
-        result = rc.evaluate(record)
+        recorder = RetrieveRecorder(diagnostics)
+        result = calc.evaluate(record, observers=[recorder])
         entity, _ = attributor.attribute(record)
         if entity is not None:
             out.entity_patients[entity] += 1
@@ -84,10 +69,10 @@ def collect(rc: RecordingCalculator, records: Iterable[PatientRecord], attributo
             out.errors.append((record.patient_id, result.error))
         else:
             in_ip = any(g.members.get(IPP) for g in result.groups)
-            if rc.last is not None:
-                provider, ctx = rc.last
-                diagnostics.replay(provider, ctx.context_value)
-                diagnostics.add(record, provider, in_ip)
+            replay = calc.context(record)
+            assert replay.data is not None
+            diagnostics.replay(recorder, replay.data, replay.context_value)
+            diagnostics.add(record, recorder, in_ip)
             if in_ip:
                 out.features[record.patient_id] = features(record, period[0], period[1], chronic=chronic)
             for gi, g in enumerate(result.groups):
@@ -99,7 +84,6 @@ def collect(rc: RecordingCalculator, records: Iterable[PatientRecord], attributo
                         member_pops.setdefault(m, set()).add(code)
                 for m in g.members.get(IPP, []):
                     out.units[gi].append(Unit(m, record.patient_id, entity, frozenset(member_pops[m])))
-        rc.last = None
         if progress is not None:
             progress(i)
     return out

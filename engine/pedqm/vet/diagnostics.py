@@ -1,18 +1,20 @@
 """What a measure author checks before trusting the numbers: population flow, whether the data
 elements the measure reads are there, and how often the data's codes fall in its value sets.
 
-A :class:`RecordingProvider` wraps one patient's data provider and notes every retrieve (data
-type, code path, value set or code) with what it returned. Retrieves seen for earlier patients are
-replayed for each later one, so an element short-circuited away by the CQL still counts.
+A :class:`RetrieveRecorder` observes one patient's evaluation (a retrieve observer on the
+evaluation request) and notes every retrieve (data type, code path, value set or code) with what
+it returned. Retrieves seen for earlier patients are replayed for each later one, so an element
+short-circuited away by the CQL still counts.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..cql.context import DataProvider, RetrieveRequest
 from ..cql.runtime.values import Code, Concept, ValueSetRef
 from ..fhir.model import load_model
 from ..fhir.records import PatientRecord, Resource
@@ -93,27 +95,21 @@ class ElementSpec:
         return resource_type_of(self.data_type)
 
 
-class RecordingProvider:
-    """A data provider that notes what each retrieve returned, for one patient."""
+class RetrieveRecorder:
+    """A retrieve observer noting what each retrieve of one patient's evaluation returned."""
 
-    def __init__(self, inner: Any, collector: DiagnosticsCollector | None = None):
-        self.inner = inner
+    def __init__(self, collector: DiagnosticsCollector | None = None):
         self.collector = collector
         self.calls: dict[ElementSpec, list[Resource]] = {}
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def retrieve(self, data_type: str, *, context: str | None, context_value: Any, code_path: str | None,
-                 codes: Any, comparator: str | None, **options: Any) -> list[Any]:
-        nodes = self.inner.retrieve(data_type, context=context, context_value=context_value, code_path=code_path,
-                                    codes=codes, comparator=comparator, **options)
-        spec = ElementSpec(data_type, code_path, _codes_key(codes), comparator)
+    def __call__(self, request: RetrieveRequest, results: Sequence[Any]) -> None:
+        codes = request.codes
+        spec = ElementSpec(request.data_type, request.code_path, _codes_key(codes), request.comparator)
         if self.collector is not None and spec not in self.collector.specs:
-            self.collector.note_spec(spec, {"context": context, "code_path": code_path, "codes": codes,
-                                            "comparator": comparator}, label_for(data_type, codes))
-        self.calls[spec] = [n.data for n in nodes if isinstance(getattr(n, "data", None), dict)]
-        return nodes
+            self.collector.note_spec(spec, {"context": request.context, "code_path": request.code_path,
+                                            "codes": codes, "comparator": request.comparator},
+                                     label_for(request.data_type, codes))
+        self.calls[spec] = [n.data for n in results if isinstance(getattr(n, "data", None), dict)]
 
 
 @dataclass
@@ -181,20 +177,22 @@ class DiagnosticsCollector:
         self.elements: dict[ElementSpec, ElementStats] = {}
         self.types: dict[str, TypeHits] = {}
 
-    def replay(self, provider: RecordingProvider, context_value: Any) -> None:
+    def replay(self, recorder: RetrieveRecorder, data: DataProvider, context_value: Any) -> None:
         """Run the retrieves other patients made that this one's evaluation skipped."""
         for spec, kwargs in self.specs.items():
-            if spec not in provider.calls:
-                provider.retrieve(spec.data_type, context_value=context_value, **kwargs)
+            if spec not in recorder.calls:
+                results = list(data.retrieve(spec.data_type, context_value=context_value, **kwargs))
+                recorder(RetrieveRequest(spec.data_type, kwargs["context"], context_value, kwargs["code_path"],
+                                         kwargs["codes"], kwargs["comparator"]), results)
 
     def note_spec(self, spec: ElementSpec, kwargs: dict[str, Any], label: str) -> None:
         self.specs.setdefault(spec, kwargs)
         self.labels.setdefault(spec, label)
 
-    def add(self, record: PatientRecord, provider: RecordingProvider, in_ip: bool) -> None:
+    def add(self, record: PatientRecord, recorder: RetrieveRecorder, in_ip: bool) -> None:
         matched_by_type: dict[str, set[int]] = {}
         paths_by_type: dict[str, set[str]] = {}
-        for spec, found in provider.calls.items():
+        for spec, found in recorder.calls.items():
             rtype = spec.resource_type
             st = self.elements.get(spec)
             if st is None:

@@ -24,9 +24,9 @@ from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 from ..errors import CqlRuntimeError
+from ..runtime.compare import compare
 from ..runtime.quantity import MAX_DECIMAL, MIN_DECIMAL, Quantity, normalize_decimal
 from ..runtime.values import Long
-from .comparison import compare
 from .list import same, simple_key
 from .registry import operator
 

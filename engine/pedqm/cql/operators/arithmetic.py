@@ -36,6 +36,7 @@ from decimal import (
 from typing import Any
 
 from ..errors import CqlRuntimeError
+from ..runtime.order import predecessor, successor
 from ..runtime.quantity import (
     MAX_DECIMAL,
     MIN_DECIMAL,
@@ -408,49 +409,6 @@ def Round(x: Any, digits: Any = None) -> Any:
 
 
 # -- successor / predecessor ----------------------------------------------------------------------
-
-
-def successor(x: Any) -> Any:
-    """The next value of an ordered type (Integer/Long +1, Decimal/Quantity +10^-8, date/time
-    +1 at its precision). Null in, null out; beyond the type's maximum is a run-time error
-    (conformance: ``successor of @T23:59:59.999`` is invalid)."""
-    if x is None:
-        return None
-    if _is_int(x):
-        long = _long(x)
-        r = _int_result(int(x) + 1, long)
-        if r is None:
-            raise CqlRuntimeError(f"successor of the maximum {'Long' if long else 'Integer'}")
-        return r
-    if isinstance(x, Decimal):
-        d = normalize_decimal(_CTX.add(x, STEP))
-        if d > MAX_DECIMAL:
-            raise CqlRuntimeError("successor of the maximum Decimal")
-        return d
-    if hasattr(x, "successor"):  # Quantity, Date, DateTime, Time
-        return x.successor()
-    raise _type_error("successor", x)
-
-
-def predecessor(x: Any) -> Any:
-    """The previous value of an ordered type (see :func:`successor`); below the type's minimum
-    is a run-time error."""
-    if x is None:
-        return None
-    if _is_int(x):
-        long = _long(x)
-        r = _int_result(int(x) - 1, long)
-        if r is None:
-            raise CqlRuntimeError(f"predecessor of the minimum {'Long' if long else 'Integer'}")
-        return r
-    if isinstance(x, Decimal):
-        d = normalize_decimal(_CTX.subtract(x, STEP))
-        if d < MIN_DECIMAL:
-            raise CqlRuntimeError("predecessor of the minimum Decimal")
-        return d
-    if hasattr(x, "predecessor"):
-        return x.predecessor()
-    raise _type_error("predecessor", x)
 
 
 @operator("Successor")

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..context import EvaluationContext
 from ..errors import CqlRuntimeError
+from ..runtime.interval import interval_end, interval_start, is_null_like
 from ..runtime.temporal import Date, DateTime, Precision, Time, Uncertainty
 from ..runtime.values import Interval
 from .registry import operator
@@ -154,9 +155,9 @@ def CalculateAge(ctx: EvaluationContext, birth: Date | DateTime, precision: str 
 def _Edge(x: Any, which: str) -> Any:
     """For timing phrases with offsets: the start or end of an interval; a point is itself."""
     if isinstance(x, Interval):
-        from .interval import End, Start
-
-        return Start(x) if which == "start" else End(x)
+        if is_null_like(x):
+            return None
+        return interval_start(x) if which == "start" else interval_end(x)
     return x
 
 

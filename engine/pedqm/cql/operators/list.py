@@ -21,8 +21,10 @@ from decimal import Decimal
 from functools import cmp_to_key
 from typing import Any
 
+from ..context import EvaluationContext
 from ..errors import CqlRuntimeError
-from .comparison import compare, equal
+from ..runtime.compare import compare, equal
+from ..runtime.logic import and3
 from .registry import operator
 
 # ---------------------------------------------------------------------------------------------
@@ -112,13 +114,20 @@ def Distinct(values: list[Any]) -> list[Any]:
     return _distinct(values)
 
 
-@operator("Flatten")
-def Flatten(values: list[Any]) -> list[Any]:
+@operator("Flatten", context=True)
+def Flatten(ctx: EvaluationContext, values: list[Any]) -> list[Any]:
     """Concatenate a list of lists (spec, Flatten).
 
     A null inner list contributes no elements; a non-list element (only possible through
-    ``List<Any>``) is kept as itself, as FHIRPath-style flattening would.
+    ``List<Any>``) is kept as itself, as FHIRPath-style flattening would. A result longer than
+    the request's budget (nested queries flattened into a cross product) is refused before it
+    is built.
     """
+    limit = ctx.budget.max_list_length
+    total = sum(len(inner) if isinstance(inner, list) else 1 for inner in values if inner is not None)
+    if total > limit:
+        raise CqlRuntimeError(f"flatten would build a list of {total:,} elements; the evaluation budget allows"
+                              f" {limit:,} elements per list")
     out: list[Any] = []
     for inner in values:
         if inner is None:
@@ -258,14 +267,6 @@ def list_proper_included_in(a: list[Any] | None, b: list[Any] | None) -> bool | 
     return list_proper_includes(b, a)
 
 
-def _and3(x: bool | None, y: bool | None) -> bool | None:
-    if x is False or y is False:
-        return False
-    if x is None or y is None:
-        return None
-    return True
-
-
 def list_proper_contains(values: list[Any] | None, element: Any) -> bool | None:
     """``list properly includes element`` (ELM ProperContains for lists).
 
@@ -301,7 +302,7 @@ def list_proper_contains(values: list[Any] | None, element: Any) -> bool | None:
                 found_unknown = differs_unknown = True
     inside = True if found else (None if found_unknown else False)
     other = True if differs else (None if differs_unknown else False)
-    return _and3(inside, other)
+    return and3(inside, other)
 
 
 def list_proper_in(element: Any, values: list[Any] | None) -> bool | None:

@@ -9,9 +9,16 @@ than in every operator.
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from .. import operators as pkg
+from ..errors import CqlRuntimeError
+from ..types import type_of_value
 
 Impl = Callable[..., Any]
 
@@ -43,8 +50,6 @@ def operator(
 
     def wrap(fn: Impl) -> Impl:
         if arity is None:
-            import inspect
-
             params = [
                 p for p in inspect.signature(fn).parameters.values()
                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name not in ("ctx", "precision")
@@ -74,9 +79,6 @@ def _typed_errors(name: str, fn: Impl, context: bool) -> Impl:
         try:
             return fn(*args, **kw)
         except (TypeError, AttributeError) as exc:
-            from ..errors import CqlRuntimeError
-            from ..types import type_of_value
-
             values = args[1:] if context else args
             types = ", ".join(str(type_of_value(v)).removeprefix("System.") for v in values)
             raise CqlRuntimeError(f"{name} is not defined for ({types})") from exc
@@ -118,11 +120,6 @@ def _load_all() -> None:
     if _loaded:
         return
     _loaded = True
-    import importlib
-    import pkgutil
-
-    from .. import operators as pkg
-
     for info in pkgutil.iter_modules(pkg.__path__):
         if info.name != "registry":
             importlib.import_module(f"{pkg.__name__}.{info.name}")

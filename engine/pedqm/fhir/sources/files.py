@@ -43,8 +43,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
+import ijson
+
 from ..records import PatientRecord, Resource, ResourceIssue
-from .bundles import Entry, flatten, is_bundle, make_resolver, rewrite_references, unresolved_urns
+from .bundles import (
+    Entry,
+    FullUrlMap,
+    flatten,
+    is_bundle,
+    make_resolver,
+    rewrite_references,
+    unresolved_urns,
+)
 from .checks import (
     DUPLICATE_PATIENT,
     INVALID_JSON,
@@ -65,6 +75,9 @@ _SHIFT = 40  # a locator packs (file number << 40) | position into one int
 _MASK = (1 << _SHIFT) - 1
 _BUNDLE_CACHE = 2  # parsed one-patient Bundles kept for the second pass
 _OPEN_FILES = 32
+# A .json file larger than this is read entry by entry (ijson) instead of parsed whole: a parsed
+# Bundle takes about 8 times its size in memory (a 232 MB Bundle took 1.8 GB).
+STREAM_BYTES = 64 << 20
 _LISTED = 10  # resource ids named in one orphan issue
 
 
@@ -105,7 +118,8 @@ class FileSource:
     """Patients from a directory or file of FHIR JSON / NDJSON (see the module docstring)."""
 
     def __init__(
-        self, path: str | Path, *, check_elements: bool = True, allow_empty: bool = False, bundle_per_patient: bool = False
+        self, path: str | Path, *, check_elements: bool = True, allow_empty: bool = False, bundle_per_patient: bool = False,
+        stream_bytes: int = STREAM_BYTES,
     ) -> None:
         self.root = Path(path)
         if not self.root.exists():
@@ -115,6 +129,7 @@ class FileSource:
         self._check_elements = check_elements
         self._allow_empty = allow_empty  # an empty folder is no error (a Bulk export may have no output)
         self._bundle_per_patient = bundle_per_patient
+        self._stream_bytes = stream_bytes  # JSON files larger than this are streamed
         self._files: list[_File] = []
         self._locators: dict[str, array[int]] = {}
         self._with_patient: dict[str, int] = {}  # patient id -> its last Patient resource's locator, in file order
@@ -137,15 +152,30 @@ class FileSource:
         reader = _Reader(self._files)
         try:
             for pid in self.patient_ids():
-                by_key: dict[tuple[str, str], Resource] = {}
-                for packed in self._locators[pid]:
-                    resource = reader.load(packed)
-                    by_key[(resource["resourceType"], resource["id"])] = resource
-                patient = by_key.pop(("Patient", pid), None)
-                resources = ([patient] if patient is not None else []) + list(by_key.values())
-                yield PatientRecord(pid, resources)
+                yield self._record(pid, reader)
         finally:
             reader.close()
+
+    def patient(self, patient_id: str) -> PatientRecord | None:
+        """One patient's record, read by its index (None when the data has no such Patient):
+        a server evaluating one subject should not read every patient to find it."""
+        self._index()
+        if patient_id not in self._with_patient:
+            return None
+        reader = _Reader(self._files)
+        try:
+            return self._record(patient_id, reader)
+        finally:
+            reader.close()
+
+    def _record(self, pid: str, reader: _Reader) -> PatientRecord:
+        by_key: dict[tuple[str, str], Resource] = {}
+        for packed in self._locators[pid]:
+            resource = reader.load(packed)
+            by_key[(resource["resourceType"], resource["id"])] = resource
+        patient = by_key.pop(("Patient", pid), None)
+        resources = ([patient] if patient is not None else []) + list(by_key.values())
+        return PatientRecord(pid, resources)
 
     def shared_resources(self) -> list[Resource]:
         """Resources in no patient's compartment, one per type and id (the last one read wins)."""
@@ -324,6 +354,8 @@ class FileSource:
             raise failure
 
     def _index_json(self, path: Path) -> None:
+        if path.stat().st_size > self._stream_bytes and self._index_json_streamed(path):
+            return
         try:
             with _open_binary(path) as f:
                 document = json.load(f)
@@ -385,13 +417,92 @@ class FileSource:
         """The id of a Bundle's one Patient (``bundle_per_patient``); None, with an issue when the
         Bundle holds patient data, if it has no Patient or several (then compartments decide)."""
         ids = list(dict.fromkeys(r["id"] for r in resources if r["resourceType"] == "Patient"))
+        return self._owner_of(ids, any(r["resourceType"] in PATIENT_COMPARTMENT for r in resources), where)
+
+    def _owner_of(self, ids: list[str], patient_data: bool, where: str) -> str | None:
         if len(ids) == 1:
             return ids[0]
-        if ids or any(r["resourceType"] in PATIENT_COMPARTMENT for r in resources):
+        if ids or patient_data:
             found = f"{len(ids)} Patient resources ({', '.join(ids[:5])})" if ids else "no Patient resource"
             detail = f"a bundle per patient was expected, but it holds {found}; its resources were grouped by their patient references"
             self.issues.append(issue(where, {"resourceType": "Bundle"}, NOT_ONE_PATIENT, detail, skipped=False))
         return None
+
+    # ---------------------------------------------------------------- large Bundles, streamed
+
+    def _index_json_streamed(self, path: Path) -> bool:
+        """A large Bundle read entry by entry, so memory holds one entry, the shared resources
+        and the bundle's fullUrl map, never the whole document. Two passes: the first checks the
+        JSON is whole and collects the fullUrls (a reference may name an entry further on), the
+        second indexes each entry, its patient resources copied to the scratch NDJSON file.
+        False when the file is not a Bundle (it is then parsed whole, as small files are)."""
+        where = str(path)
+        try:
+            with _open_binary(path) as f:
+                if next(ijson.items(f, "resourceType"), None) != "Bundle":
+                    return False
+            full_urls: FullUrlMap = {}
+            patient_ids: dict[str, None] = {}
+            patient_data = False
+            with _open_binary(path) as f:
+                for entry in ijson.items(f, "entry.item", use_float=True):
+                    resource = entry.get("resource") if isinstance(entry, dict) else None
+                    if not isinstance(resource, dict):
+                        continue
+                    rtype, rid = resource.get("resourceType"), resource.get("id")
+                    if isinstance(entry.get("fullUrl"), str) and isinstance(rtype, str) and isinstance(rid, str) and rid:
+                        full_urls[entry["fullUrl"]] = (rtype, rid)
+                    if rtype == "Patient" and isinstance(rid, str):
+                        patient_ids[rid] = None
+                    patient_data = patient_data or rtype in PATIENT_COMPARTMENT
+        except ijson.JSONError as exc:
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if "trailing garbage" in message:  # NDJSON saved as .json: read it as such
+                self._index_ndjson(path)
+                return True
+            self.issues.append(issue(where, None, INVALID_JSON, message))
+            return True
+        except UnicodeDecodeError as exc:
+            self.issues.append(issue(where, None, INVALID_JSON, str(exc)))
+            return True
+        owner = self._owner_of(list(patient_ids), patient_data, where) if self._bundle_per_patient else None
+        with _open_binary(path) as f:
+            for entry in self._streamed_entries(ijson.items(f, "entry.item", use_float=True), full_urls):
+                self._index_entry(entry, path, where, owner)
+        return True
+
+    @staticmethod
+    def _streamed_entries(items: Any, full_urls: FullUrlMap) -> Iterator[Entry]:
+        """The entries :func:`~.bundles.flatten` gives, from a stream of the top-level ones."""
+        for i, entry in enumerate(items):
+            label = str(i)
+            if not isinstance(entry, dict):
+                yield Entry(label, entry, full_urls)
+                continue
+            resource = entry.get("resource")
+            if resource is None:
+                continue
+            if is_bundle(resource):
+                yield from flatten(resource, f"{label}.", full_urls)
+            else:
+                yield Entry(label, resource, full_urls)
+
+    def _index_entry(self, entry: Entry, path: Path, where: str, owner: str | None) -> None:
+        location = f"{where} (entry {entry.label})"
+        if not self._checked(entry.resource, location):
+            return
+        pids = [owner] if owner is not None else compartment_patients(entry.resource, make_resolver(entry.full_urls))
+        rewrite_references(entry.resource, entry.full_urls)
+        if not pids:
+            self._note_unresolved(entry, location)
+            self._shared[(entry.resource["resourceType"], entry.resource["id"])] = entry.resource
+            return
+        spill, file_no = self._spill_file()
+        if not self._spill_origins or self._spill_origins[-1][1] != path:
+            self._spill_origins.append((spill.tell(), path))
+        offset = spill.tell()
+        spill.write(json.dumps(entry.resource, separators=(",", ":")).encode() + b"\n")
+        self._place(entry.resource, pids, file_no, offset)
 
     def _spill_file(self) -> tuple[IO[bytes], int]:
         if self._spill is None:

@@ -179,6 +179,39 @@ class RestSource:
             self._shared_fetched = True
         return list(self._shared.values())
 
+    # ---------------------------------------------------------------- one patient
+
+    def patient_ids(self) -> list[str]:
+        """Every patient id on the server (the Patient list's pages only, no clinical data)."""
+        self.check()
+        ids: list[str] = []
+        for _, url, bundle in self.http.pages("Patient", what="patient list",
+                                              params={"_count": str(self.page_size)}):
+            ids.extend(p["id"] for p in self._patients_of(bundle, url))
+        return list(dict.fromkeys(ids))
+
+    def patient(self, patient_id: str) -> PatientRecord | None:
+        """One patient's record, fetched as :meth:`patients` fetches each (``$everything`` or the
+        per-type searches), or None when the server has no such Patient: a server evaluating one
+        subject should not read every patient to find it."""
+        self.check()
+        found: list[Resource] = []
+        for _, url, bundle in self.http.pages("Patient", what=f"Patient {patient_id}", params={"_id": patient_id}):
+            found.extend(p for p in self._patients_of(bundle, url) if p.get("id") == patient_id)
+        if not found:
+            return None
+        with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="pedqm-fhir") as pool:
+            stream = (self._by_everything(pool, found[:1]) if self.chosen_strategy() == "everything"
+                      else self._by_search(pool, found[:1], 1))
+            while True:
+                try:
+                    return next(stream)
+                except StopIteration as done:
+                    failure: DataSourceError | None = done.value
+                    if failure is not None:
+                        raise failure from None
+                    return None
+
     # ---------------------------------------------------------------- the public search
 
     def search(self, resource_type: str, params: Params | None = None) -> Iterator[Resource]:
