@@ -51,9 +51,13 @@ def add_data_arguments(parser: argparse.ArgumentParser, *, required: bool = True
     )
     group.add_argument(
         "--data",
-        metavar="SOURCE",
+        metavar="[NAME=]SOURCE",
         required=required,
-        help="directory (searched recursively), .json / .ndjson file, or http(s) base URL of a FHIR R4 server",
+        action="append",
+        help="directory (searched recursively), .json / .ndjson file, or http(s) base URL of a FHIR R4 server; "
+        "repeat it, each optionally named (--data practice=DIR --data school=URL), to read several sources "
+        "as one population of linked children (server options apply to every server; a per-source token "
+        f"comes from {BEARER_ENV}_<NAME>)",
     )
     group.add_argument(
         "--bundle-per-patient",
@@ -82,6 +86,28 @@ def add_data_arguments(parser: argparse.ArgumentParser, *, required: bool = True
     group.add_argument("--page-size", type=int, metavar="N", help="patients per page when searching a server (default: 50)")
     group.add_argument("--max-concurrency", type=int, metavar="N", help="parallel requests to a server (default: 4)")
     group.add_argument("--timeout", type=float, metavar="SECONDS", help="timeout of one HTTP request (default: 30)")
+    add_linkage_arguments(parser)
+
+
+def add_linkage_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of a run over several sources: probabilistic linkage and where its outcome goes."""
+    group = parser.add_argument_group(
+        "linking several sources",
+        "with several --data, records of one child are linked by a shared Patient.identifier or Patient.link; "
+        "these options add probabilistic linkage (pip install 'pedqm[linkage]') and write the outcome",
+    )
+    group.add_argument("--link-probabilistic", action="store_true",
+                       help="also link records by name, birth date, sex, address and phone (splink)")
+    group.add_argument("--link-accept", type=float, metavar="P",
+                       help="link pairs with match probability >= P (default 0.99)")
+    group.add_argument("--link-review", type=float, metavar="P",
+                       help="list pairs from P up to the accept threshold for review, unlinked (default 0.80)")
+    group.add_argument("--link-identifier-system", action="append", metavar="URI",
+                       help="only these identifier systems link records (repeatable; default: every system)")
+    group.add_argument("--linkage-output", type=Path, metavar="FILE",
+                       help="write the linkage as a FHIR Bundle (linked Patients with Patient.link)")
+    group.add_argument("--review-output", type=Path, metavar="FILE",
+                       help="write the pairs to review as CSV (with --link-probabilistic)")
 
 
 def _auth(args: argparse.Namespace, is_url: bool) -> Auth | None:
@@ -119,11 +145,38 @@ def _positive(args: argparse.Namespace, name: str) -> Any:
 
 
 def open_data(args: argparse.Namespace) -> ResourceSource:
-    """The source the options describe; :class:`DataOptionsError` if they are inconsistent."""
-    spec = getattr(args, "data", None)
-    if not spec:
+    """The source the options describe; :class:`DataOptionsError` if they are inconsistent.
+    Several ``--data`` (or a named one) are read together as linked children
+    (:mod:`.multi_source`)."""
+    specs = getattr(args, "data", None)
+    if isinstance(specs, str | Path):
+        specs = [specs]
+    if not specs:
         raise DataOptionsError("no data given: use --data DIRECTORY, FILE or URL")
-    is_url = str(spec).lower().startswith(("http://", "https://"))
+    named = [split_data_spec(str(s)) for s in specs]
+    if len(named) == 1 and named[0][0] is None:
+        given = [f"--{n.replace('_', '-')}" for n in ("link_probabilistic", "link_accept", "link_review",
+                 "link_identifier_system", "linkage_output", "review_output") if getattr(args, n, None)]
+        if given:
+            raise DataOptionsError(f"{', '.join(given)} apply when several --data sources are read (or a named one)")
+        return _open_one(args, str(specs[0]))
+    from .multi_source import open_linked
+
+    return open_linked(args, named)
+
+
+def split_data_spec(spec: str) -> tuple[str | None, str]:
+    """``NAME=SOURCE`` as (NAME, SOURCE); a plain SOURCE (or an existing path with '=') as (None, SOURCE)."""
+    name, eq, rest = spec.partition("=")
+    if eq and rest and name and name[0].isalpha() and all(c.isalnum() or c in "-_" for c in name) \
+            and not Path(spec).exists():
+        return name, rest
+    return None, spec
+
+
+def _open_one(args: argparse.Namespace, spec: str) -> ResourceSource:
+    """One ``--data`` source with the server and authorization options."""
+    is_url = spec.lower().startswith(("http://", "https://"))
     auth = _auth(args, is_url)
     bulk_only = [f"--{n.replace('_', '-')}" for n in ("bulk_level", "bulk_group", "bulk_type", "since", "type_filter", "work_dir")
                  if getattr(args, n, None)]
@@ -188,7 +241,7 @@ def open_patients(args: argparse.Namespace) -> ResourceSource:
     """:func:`open_data`, and a source that raises :class:`NoPatientsError` if it yields no patient
     (files are checked at once; servers and exports when read) unless ``--allow-empty``."""
     source = open_data(args)
-    if isinstance(source, FileSource) or getattr(args, "allow_empty", False):
+    if isinstance(source, FileSource) or getattr(args, "allow_empty", False) or getattr(source, "checked_patients", False):
         return source
     return _RequirePatients(source)
 

@@ -31,6 +31,9 @@ def register(sub: Any) -> None:
                         "instead of the practice rules")
     p.add_argument("--workers", type=positive_int, default=None,
                    help="processes evaluating partitions of the population (default: 2 where there are 2 cores)")
+    p.add_argument("--sources", metavar="LIST",
+                   help="practice scores with and without the other places of care: all, or e.g. practice,school "
+                   "(generates them from the bundled population's seed; see pedqm.cli.demo_sources)")
     p.set_defaults(run=run)
 
 
@@ -76,6 +79,13 @@ def run_library_demo(args: argparse.Namespace) -> int:
             packages[d.name] = MeasurePackage.load(d)
         except Exception as exc:  # noqa: BLE001 - report the measure, run the rest
             print(f"{d.name}: cannot load: {str(exc).splitlines()[0]}", file=sys.stderr)
+    if getattr(args, "sources", None):
+        from .demo_sources import run_sources_demo
+
+        try:
+            return run_sources_demo(packages, args.sources)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
     population = population_root()
     assert population is not None
     source = open_source(population)

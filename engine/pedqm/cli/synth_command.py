@@ -27,6 +27,9 @@ def register(sub: Any) -> None:
     p.add_argument("--no-gzip", action="store_true", help="write plain .ndjson instead of .ndjson.gz")
     p.add_argument("--report", action="store_true",
                    help="read the output back and print prevalence and per-practice rates (Markdown)")
+    p.add_argument("--sources", metavar="LIST",
+                   help="write one NDJSON set per place of care under OUT/<source>/ with linkage-truth.csv: "
+                   "practice,school,urgent-care,cbo (or 'all'); see pedqm.synth.sources")
     p.set_defaults(run=run)
 
 
@@ -46,6 +49,16 @@ def run(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.out.is_dir():
         print(f"pedqm synth: {args.out} is not a directory", file=sys.stderr)
         return 2
+    if getattr(args, "sources", None):
+        from ..synth.sources import generate_sources, parse_sources
+
+        try:
+            sources = parse_sources(args.sources)
+        except ValueError as exc:
+            print(f"pedqm synth: {exc}", file=sys.stderr)
+            return 2
+        print(generate_sources(config, args.out, sources).describe())
+        return 0
     summary = generate(config, args.out)
     print(summary.describe())
     if args.report:
