@@ -24,7 +24,8 @@ from ..fhir.records import PatientRecord
 from ..fhir.sources import FileSource
 from ..fhir.sources.provenance import NamedSource
 from ..linkage import LinkedSource
-from ..measure.library_run import LibraryRun, practice_of, run_library
+from ..measure.driver import RunResult
+from ..measure.library_run import run_library
 from ..synth import SynthConfig
 from ..synth.sources import generate_sources, parse_sources
 
@@ -41,13 +42,13 @@ def run_sources_demo(packages: dict[str, Any], sources_text: str, *, patients: i
         print(f"generating {', '.join(sources)} for {patients} children (seed {seed}) ...", file=sys.stderr)
         generate_sources(SynthConfig(patients=patients, seed=seed, gzip=False), out, sources)
         practice = FileSource(out / "practice")
-        alone = run_library(packages, practice.patients(), practice.shared_resources())
+        alone = run_library(packages, practice)
         linked = LinkedSource([NamedSource(s, FileSource(out / s)) for s in sources])
-        together = run_library(packages, _practice_children(linked.patients()), linked.shared_resources())
+        together = run_library(packages, _PracticeChildren(linked))
         console = Console(file=io.StringIO(), width=150, record=True)
         console.print(linked.linkage.summary())
         console.print(linked.duplicate_summary())
-        practices = sorted(k for k in alone.practice_names if PRACTICE_ORG.match(k))
+        practices = sorted({k for entities in alone.by_entity.values() for k in entities if PRACTICE_ORG.match(k)})
         for mid, pkg in packages.items():
             if mid not in alone.overall or mid not in together.overall:
                 continue
@@ -59,7 +60,7 @@ def run_sources_demo(packages: dict[str, Any], sources_text: str, *, patients: i
                             "change"):
                     table.add_column(col, justify="left" if col == "practice" else "right")
                 for org in practices:
-                    table.add_row(alone.practice_names.get(org, org), *_cells(alone, together, mid, org, gi))
+                    table.add_row(alone.entity_name(org), *_cells(alone, together, mid, org, gi))
                 table.add_row("All practices", *_cells(alone, together, mid, None, gi), style="bold")
                 console.print(table)
         sys.stdout.write(console.export_text())
@@ -68,19 +69,33 @@ def run_sources_demo(packages: dict[str, Any], sources_text: str, *, patients: i
     return 0
 
 
-def _result(run: LibraryRun, mid: str, org: str | None) -> Any:
-    return run.overall[mid] if org is None else run.by_practice[mid].get(org)
+def _result(run: RunResult, mid: str, org: str | None) -> Any:
+    return run.overall[mid] if org is None else run.by_entity.get(mid, {}).get(org)
 
 
-def _practice_children(records: Iterable[PatientRecord]) -> Iterator[PatientRecord]:
-    """The practices' children only: a child known only to a school, urgent care or food bank is
-    no practice's, and stays out of every row (and of "All practices")."""
-    for record in records:
-        if PRACTICE_ORG.match(practice_of(record)):
-            yield record
+def _practice_of(record: PatientRecord) -> str:
+    """The practice the child's linked record names (the practice's own Patient's managingOrganization)."""
+    ref = ((record.patient or {}).get("managingOrganization") or {}).get("reference")
+    return ref.split("/", 1)[1] if isinstance(ref, str) and ref.startswith("Organization/") else ""
 
 
-def _cells(alone: LibraryRun, together: LibraryRun, mid: str, org: str | None, group: int) -> list[str]:
+class _PracticeChildren:
+    """The linked sources with the practices' children only: a child known only to a school,
+    urgent care or food bank is no practice's, and stays out of every row (and of "All
+    practices")."""
+
+    def __init__(self, linked: LinkedSource):
+        self.linked = linked
+        self.issues = linked.issues
+
+    def patients(self) -> Iterator[PatientRecord]:
+        return (r for r in self.linked.patients() if PRACTICE_ORG.match(_practice_of(r)))
+
+    def shared_resources(self) -> Iterable[Any]:
+        return self.linked.shared_resources()
+
+
+def _cells(alone: RunResult, together: RunResult, mid: str, org: str | None, group: int) -> list[str]:
     a, b = _result(alone, mid, org), _result(together, mid, org)
     out: list[str] = []
     scores: list[float | None] = []
