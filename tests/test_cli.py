@@ -125,3 +125,35 @@ def test_json_into_a_file_and_on_stdout(tmp_path: Path, capsys: pytest.CaptureFi
     assert json.loads(capsys.readouterr().out) == json.loads(target.read_text())
     code = main(["list", "--json", str(tmp_path / "missing" / "x.json")])
     assert code == 2 and "--json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["evaluate", "vet", "chronic", "demo"])
+def test_long_commands_share_progress_options(command: str) -> None:
+    """Progress (issue 15, Conventions): every long command has --quiet/-q and --no-progress."""
+    import argparse
+
+    from pedqm.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    options = {o for a in sub.choices[command]._actions for o in a.option_strings}
+    assert {"--quiet", "-q", "--no-progress"} <= options
+
+
+def test_progress_summary_line_and_quiet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Not on a terminal, a long command ends with one summary line (patients, time, rate) on
+    standard error; --quiet leaves it out; standard output is untouched either way."""
+    import json
+
+    from pedqm.cli import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for pid in ("a", "b", "c"):
+        (data / f"{pid}.json").write_text(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": [
+            {"resource": {"resourceType": "Patient", "id": pid, "birthDate": "2015-01-01"}}]}))
+    out = tmp_path / "flags.csv"
+    assert main(["chronic", "--data", str(data), "-a", "ccc-v3", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "chronic: 3 patients in" in err and "/s" in err
+    assert main(["chronic", "--data", str(data), "-a", "ccc-v3", "-o", str(out), "--quiet"]) == 0
+    assert "patients in" not in capsys.readouterr().err

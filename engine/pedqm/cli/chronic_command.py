@@ -31,12 +31,14 @@ from ..fhir.sources import format_issue_summary
 from .arguments import check_output
 from .data_options import add_data_arguments, open_patients
 from .errors import EXIT_OK, UsageError
+from .progress import PatientProgress, add_progress_options, known_total
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("chronic", help="flag chronic conditions per patient (CCC, PMCA, CCIR)", description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_data_arguments(p)
+    add_progress_options(p)
     p.add_argument("--algorithm", "-a", required=True, choices=list(ALGORITHMS),
                    help="ccc-v2, ccc-v3 (Complex Chronic Conditions 2014/2024), pmca, ccir")
     p.add_argument("--as-of", metavar="DATE",
@@ -71,12 +73,15 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--snomed-map: {exc}") from exc
     source = open_patients(args)
     handle = _open_output(args.output)
+    progress = PatientProgress(args, "chronic", known_total(source))
     try:
-        results = classify_records(source.patients(), args.algorithm, as_of, args.lookback_years, snomed_map)
+        results = classify_records(progress.wrap(source.patients()), args.algorithm, as_of, args.lookback_years,
+                                   snomed_map)
         stats = _write(results, args, handle)
     except CodeListError as exc:
         raise CodeListError(f"{exc} (pedqm's code lists are damaged: reinstall pedqm)") from exc
     finally:
+        progress.close()
         if handle is not None and handle is not sys.stdout:
             handle.close()
     _summary(stats, args, window, source.issues)

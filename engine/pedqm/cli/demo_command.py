@@ -19,6 +19,7 @@ from typing import Any
 from ..cql import compile_library, to_cql
 from .arguments import positive_int
 from .errors import UsageError
+from .progress import PatientProgress, add_progress_options, known_total
 
 
 def register(sub: Any) -> None:
@@ -34,6 +35,7 @@ def register(sub: Any) -> None:
     p.add_argument("--sources", metavar="LIST",
                    help="practice scores with and without the other places of care: all, or e.g. practice,school "
                    "(generates them from the bundled population's seed; see pedqm.cli.demo_sources)")
+    add_progress_options(p)
     p.set_defaults(run=run)
 
 
@@ -97,8 +99,12 @@ def run_library_demo(args: argparse.Namespace) -> int:
             read_attribution_list(args.attribution)
         except AttributionError as exc:
             raise UsageError(f"--attribution: {exc}") from exc
-    run = run_library(packages, source, workers=workers,
-                      by=str(args.attribution) if args.attribution is not None else "practice")
+    progress = PatientProgress(args, "demo", known_total(source))
+    try:
+        run = run_library(packages, source, workers=workers, progress=progress,
+                          by=str(args.attribution) if args.attribution is not None else "practice")
+    finally:
+        progress.close()
     console = Console(file=io.StringIO(), width=150, record=True)
     console.print(f"pedqm: {len(run.overall)} measures over {run.n_patients} synthetic patients ({population})")
     for mid, pkg in packages.items():

@@ -20,6 +20,7 @@ from ..measure.results import MeasureResult
 from .arguments import check_output, check_period, positive_int, timezone_offset
 from .data_options import add_data_arguments, open_patients
 from .errors import EXIT_OK, EXIT_RUNTIME_ERROR, UsageError
+from .progress import PatientProgress, add_progress_options, known_total
 
 REPORT_FORMATS = ("json", "ndjson")  # the formats that render --report-type; csv and table have their own shape
 
@@ -60,7 +61,7 @@ def register(sub: Any) -> None:
                    help="FHIR terminology server for value sets the package lacks (ValueSet/$expand, cached in ~/.cache/pedqm)")
     p.add_argument("--workers", type=positive_int, default=1,
                    help="evaluate patients in N processes, each reading its own partition of the data (default 1)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress_options(p)
     p.add_argument("--require-profile-tags", action="store_true",
                    help="a QI-Core retrieve returns only resources whose meta.profile claims the profile (fqm-execution's default)")
     p.add_argument("--coverage", action="store_true",
@@ -140,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
                                 stratify_by=tuple(args.stratify_by), keep_subjects=keep,
                                 require_profile_tags=args.require_profile_tags,
                                 terminology_server=args.terminology_server)
-    progress, done = _progress(args)
+    progress, done = _progress(args, source)
     from ..measure import driver
 
     coverage: list[Any] = []
@@ -218,24 +219,10 @@ def _open(args: argparse.Namespace, partitioned: bool) -> Any:
     return open_patients(args)
 
 
-def _progress(args: argparse.Namespace) -> tuple[Any, Any]:
-    if args.no_progress or not sys.stderr.isatty():
-        return None, lambda: None
-    import time
-
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    prog = Progress(SpinnerColumn(), TextColumn("{task.completed} patients, {task.fields[rate]}"), TimeElapsedColumn(),
-                    transient=True)
-    prog.start()
-    task = prog.add_task("evaluate", total=None, rate="")
-    started = time.perf_counter()
-
-    def update(n: int) -> None:
-        elapsed = time.perf_counter() - started
-        prog.update(task, completed=n, rate=f"{n / elapsed:,.0f}/s" if elapsed > 0 else "")
-
-    return update, prog.stop
+def _progress(args: argparse.Namespace, source: Any = None) -> tuple[Any, Any]:
+    """The shared progress line (:mod:`.progress`): the update callback and its closer."""
+    progress = PatientProgress(args, "evaluate", known_total(source) if source is not None else None)
+    return progress, progress.close
 
 
 def _report_problems(result: MeasureResult, several: bool = False) -> None:
@@ -283,7 +270,8 @@ def summary_table(result: MeasureResult) -> str:
     defn = result.definition
     codes = [c for c in POPULATION_ORDER if any(g.population(c) for g in defn.groups) and c != "measure-observation"]
     errored = f", {len(result.errors)} could not be evaluated" if result.errors else ""
-    table = Table(title=f"{defn.label} ({result.n_subjects} patients{errored})")
+    title = f"{defn.label} ({result.n_subjects} patients{errored})"
+    table = Table()
     table.add_column("group", overflow="fold", max_width=28)
     for c in codes:  # the eCQM population abbreviations keep the table within 80 columns
         table.add_column(POPULATION_ABBREVIATIONS.get(c, c), justify="right")
@@ -298,6 +286,7 @@ def summary_table(result: MeasureResult) -> str:
                 table.add_row(f"  {strat} = {value}", *[str(counts.get(c, 0)) if g.population(c) else "" for c in codes],
                               "" if s is None else f"{s:.3f}")
     console = Console(file=io.StringIO(), width=_table_width(), record=True)
+    console.print(title, soft_wrap=True, highlight=False)  # the title on one line, never folded into the table's width
     console.print(table)
     legend = ", ".join(f"{POPULATION_ABBREVIATIONS.get(c, c)} {c}" for c in codes)
     return console.export_text() + f"{legend}\n"

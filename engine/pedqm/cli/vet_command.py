@@ -15,6 +15,7 @@ from ..vet.intervals import METHODS
 from .arguments import add_json_option, check_output, check_period, write_json
 from .data_options import add_data_arguments, open_patients
 from .errors import EXIT_OK, EXIT_RUNTIME_ERROR, RunError, UsageError
+from .progress import CountedSource, PatientProgress, add_progress_options, known_total
 
 
 def register(sub: Any) -> None:
@@ -22,6 +23,7 @@ def register(sub: Any) -> None:
                        description=__doc__)
     p.add_argument("measure", help="a measure bundle (.json), a measure directory, or a measure id from `pedqm list`")
     add_data_arguments(p)
+    add_progress_options(p)
     p.add_argument("--by", default="practice", metavar="practice|clinician|FILE",
                    help="attribute patients to practices (default), clinicians, or by a CSV / FHIR Group file")
     p.add_argument("--attribution", type=Path, metavar="FILE",
@@ -62,8 +64,9 @@ def run(args: argparse.Namespace) -> int:
     if args.group and max(args.group) > n_groups:
         raise UsageError(f"--group {max(args.group)}: the measure has {n_groups} group(s)")
     source = open_patients(args)
+    progress = PatientProgress(args, "vet", known_total(source))
     try:
-        result = vet_measure(package, source, by, period=period,
+        result = vet_measure(package, CountedSource(source, progress), by, period=period,
                              groups=[g - 1 for g in args.group] if args.group else None, min_n=args.min_n,
                              interval=args.interval, target_reliability=args.target_reliability,
                              chronic=not args.no_chronic)
@@ -71,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--by: {exc}") from exc
     except ValueError as exc:  # the data cannot support the analysis (e.g. too few entities)
         raise RunError(str(exc)) from exc
+    finally:
+        progress.close()
     args.output.write_text(result.to_html(), encoding="utf-8")
     if args.json:
         write_json(args.json, result.to_json())
