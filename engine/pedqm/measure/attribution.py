@@ -170,6 +170,16 @@ class Attributor:
     def _attribute(self, record: PatientRecord) -> tuple[str | None, str]:
         if self.by == "list":
             entity = self.listed.get(record.patient_id)
+            if entity is None:
+                # a list may name children by identifier (system|value, or the value alone), as a
+                # payer's member list does: it then finds the child whichever source's record
+                # (and Patient id) the linked record kept
+                for ident in (record.patient or {}).get("identifier") or []:
+                    value = ident.get("value") if isinstance(ident, dict) else None
+                    if value:
+                        entity = self.listed.get(f"{ident.get('system') or ''}|{value}") or self.listed.get(str(value))
+                        if entity:
+                            break
             return (entity, LISTED) if entity else (None, NONE)
         patient = record.patient or {}
         if self.by == "practice":
@@ -203,6 +213,9 @@ class Attributor:
 
 
 def _patient_key(value: str) -> str:
+    """A list's patient: `Patient/123` or `123` (a Patient id), or `system|value` (an identifier)."""
+    if "|" in value and not value.startswith(("Patient/", "http")):
+        return value
     return reference_id(value)[1] or value
 
 
@@ -322,7 +335,11 @@ def _from_groups(path: Path, text: str) -> tuple[list[_Membership], dict[str, st
         for m in g.get("member") or []:
             if m.get("inactive") is True:
                 continue
-            rtype, pid = reference_id((m.get("entity") or {}).get("reference"))
+            member = m.get("entity") or {}
+            rtype, pid = reference_id(member.get("reference"))
+            ident = member.get("identifier") or {}
+            if pid is None and ident.get("value"):  # a member named by its member id (ATR)
+                pid = f"{ident.get('system') or ''}|{ident['value']}" if ident.get("system") else str(ident["value"])
             if pid is None or rtype not in (None, "Patient"):
                 continue
             who = entity
