@@ -81,3 +81,17 @@ def test_cli_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert "<span class='r-FALSE'>" in page and "define &quot;Numerator&quot;" in page
     assert main(["explain", args[0], "--data", str(case), "--patient", "nobody"]) == 2
     assert "no Patient/nobody" in capsys.readouterr().err
+
+
+def test_evidence_names_the_place_of_care() -> None:
+    """Issue 16: with several named sources, an explanation says where the care was recorded
+    ("closed by the school clinic on ...")."""
+    from pedqm.explain.values import describe_resource, resource_summary
+    from pedqm.fhir.sources.provenance import tag_source
+
+    imm = {"resourceType": "Immunization", "id": "i1", "status": "completed", "occurrenceDateTime": "2024-02-11",
+           "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "20"}]}}
+    plain = describe_resource(resource_summary(dict(imm)) or {})
+    assert "from" not in plain and plain.startswith("Immunization/i1 2024-02-11")
+    tagged = describe_resource(resource_summary(tag_source(dict(imm), "school")) or {})
+    assert tagged.endswith("(from school)")

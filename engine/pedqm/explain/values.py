@@ -7,6 +7,7 @@ from typing import Any
 
 from ..cql import to_cql
 from ..fhir.navigation import FhirNode
+from ..fhir.sources.provenance import sources_of
 
 # where a resource says when it happened, in the order to try (the first present wins)
 _DATE_PATHS = ("occurrenceDateTime", "performedDateTime", "performedPeriod.start", "effectiveDateTime",
@@ -52,12 +53,19 @@ def resource_summary(value: Any) -> dict[str, Any] | None:
             break
     if isinstance(data.get("status"), str):
         out["status"] = data["status"]
+    places = sources_of(data)
+    if places:  # read from several named sources: say where the care was recorded
+        out["source"] = ", ".join(places)
     return out
 
 
 def describe_resource(summary: dict[str, Any]) -> str:
+    """`Immunization/1 2024-02-11 CVX 20 completed (from school)`: the source named when the
+    data came from several places of care (`--data NAME=SOURCE`)."""
     parts = [summary["ref"]]
     parts += [summary[k] for k in ("date", "code", "status") if summary.get(k)]
+    if summary.get("source"):
+        parts.append(f"(from {summary['source']})")
     return " ".join(parts)
 
 
