@@ -541,7 +541,7 @@ class Resolver:
                 t = component
         if t == target or self.subtype_of(t, target):
             return node
-        if T._casts_to(t, target):
+        if T.casts_to(t, target):
             # an interval (list) of a choice for an interval (list) of one component: each point
             # (element) cast, as the translator rebuilds `Interval[X.low as DateTime, ...]`
             return model.OperatorCall("ImplicitConvert", [node], None, {"to": target, "cast": True}, type=target, loc=node.loc)

@@ -248,9 +248,9 @@ def _fold_compatible(types: list[CqlType]) -> CqlType | None:
         return None
     acc = types[0]
     for t in types[1:]:
-        if subtype_of(t, acc) or _casts_to(t, acc):
+        if subtype_of(t, acc) or casts_to(t, acc):
             continue
-        if subtype_of(acc, t) or _casts_to(acc, t):
+        if subtype_of(acc, t) or casts_to(acc, t):
             acc = t
         elif isinstance(acc, ChoiceType) or isinstance(t, ChoiceType):
             return None
@@ -263,13 +263,13 @@ def _fold_compatible(types: list[CqlType]) -> CqlType | None:
     return acc
 
 
-def _casts_to(t: CqlType, target: CqlType) -> bool:
+def casts_to(t: CqlType, target: CqlType) -> bool:
     """A value of choice type `t` (or an interval or list of one) can be cast to `target`: one
     of its components is `target` (CQL Developer's Guide, Choice Types)."""
     if isinstance(t, IntervalType) and isinstance(target, IntervalType):
-        return _casts_to(t.point, target.point)
+        return casts_to(t.point, target.point)
     if isinstance(t, ListType) and isinstance(target, ListType):
-        return _casts_to(t.element, target.element)
+        return casts_to(t.element, target.element)
     if isinstance(t, ChoiceType) and not isinstance(target, ChoiceType):
         return any(subtype_of(c, target) for c in t.choices)
     return False
