@@ -10,12 +10,10 @@ decimals compare at the precision of the less precise operand). `compare` orders
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 from .interval import interval_equal, interval_equivalent
-from .order import compare, is_number, normalize_string
-from .quantity import decimal_equivalent
+from .order import compare, equivalent_point, is_number
 from .values import Code, CodeSystemRef, Concept, CqlTuple, Interval, ValueSetRef
 
 __all__ = ["compare", "equal", "equivalent"]
@@ -78,14 +76,6 @@ def equivalent(a: Any, b: Any) -> bool:
     """CQL `~`."""
     if a is None or b is None:
         return a is None and b is None
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a is b
-    if is_number(a) and is_number(b):
-        if isinstance(a, Decimal) or isinstance(b, Decimal):
-            return decimal_equivalent(Decimal(a), Decimal(b))
-        return bool(a == b)
-    if isinstance(a, str) and isinstance(b, str):
-        return normalize_string(a) == normalize_string(b)
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(equivalent(x, y) for x, y in zip(a, b))
     if isinstance(a, Interval) and isinstance(b, Interval):
@@ -100,9 +90,8 @@ def equivalent(a: Any, b: Any) -> bool:
         return any(equivalent(a, y) for y in b.codes)
     if isinstance(a, Concept) and isinstance(b, Code):
         return any(equivalent(x, b) for x in a.codes)
-    eqv = getattr(a, "equivalent", None)
-    if eqv is not None and type(a) is type(b):
-        return bool(eqv(b))
-    if isinstance(a, Mapping) and isinstance(b, Mapping):
-        return a == b
-    return False
+    # points (numbers, strings, booleans, value classes) as order.equivalent_point defines them
+    point = equivalent_point(a, b)
+    if point or (getattr(a, "equivalent", None) is not None and type(a) is type(b)):
+        return point
+    return isinstance(a, Mapping) and isinstance(b, Mapping) and a == b
